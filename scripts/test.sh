@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds echelon and runs every test: the main suite, sanitizer runs and the fuzz smoke run.
+# ECHELON_LONG_FUZZ=1 turns the fuzz smoke run into a long one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+jobs=2
+echo "== build (RelWithDebInfo) and run all tests"
+scripts/build.sh build
+ctest --test-dir build -j "$jobs" --output-on-failure --timeout 600
+
+echo "== ThreadSanitizer: runtime (scheduler/orchestrator) tests"
+scripts/build.sh build-tsan -DECHELON_SANITIZE=thread -DECHELON_BUILD_BENCH=OFF
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --test-dir build-tsan -j "$jobs" --output-on-failure -L runtime --timeout 900
+
+echo "== AddressSanitizer + UBSan: core and codec tests"
+scripts/build.sh build-asan -DECHELON_SANITIZE=address -DECHELON_BUILD_BENCH=OFF
+ctest --test-dir build-asan -j "$jobs" --output-on-failure -L 'core|wire' --timeout 900
+
+if [[ -x scripts/fuzz-smoke.sh ]]; then
+  echo "== fuzz smoke run"
+  scripts/fuzz-smoke.sh
+fi
+
+echo "== benchmarks (--quick)"
+./build/bin/echelon-bench all --quick
