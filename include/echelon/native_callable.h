@@ -1,0 +1,89 @@
+// Host callables (NATIVE_INPROC, runtime.md RT-1003) and the handles that name registrations.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "echelon/call_config.h"
+#include "echelon/callable.h"
+#include "echelon/ids.h"
+#include "echelon/task_args.h"
+
+namespace echelon {
+
+class Orchestrator;
+
+// What a SUB callable receives: its arguments and the local address of each tensor.
+class SubCall {
+ public:
+  explicit SubCall(const TaskArgs& args) : args_(args) {}
+  const TaskArgs& args() const { return args_; }
+  std::byte* data(size_t tensor_index) const { return args_.tensor(tensor_index).data(); }
+  template <typename T>
+  T* data_as(size_t tensor_index) const { return reinterpret_cast<T*>(data(tensor_index)); }
+
+ private:
+  const TaskArgs& args_;
+};
+
+// The two entry shapes (callables.md 2.6).
+enum class EntryKind : uint32_t { ORCHESTRATION = 1, SUB = 2 };
+const char* to_string(EntryKind k);
+
+using OrchFn = std::function<void(Orchestrator&, const TaskArgs&, const CallConfig&)>;
+using SubFn = std::function<void(const SubCall&)>;
+
+// One resolvable local entry: what a digest runs in this process.
+struct LocalEntry {
+  Digest digest{};
+  std::string name;
+  EntryKind entry_kind = EntryKind::SUB;
+  OrchFn orch;
+  SubFn sub;
+};
+
+// A callable described for registration on a Worker's local children (LOCAL_NATIVE scope).
+class NativeCallable {
+ public:
+  // Names `fn` in this process's callable table. One name maps to one function: naming a different
+  // function the second time throws CallableError(HASHID_DESCRIPTOR_MISMATCH).
+  static NativeCallable inproc(const std::string& name, OrchFn fn);
+  static NativeCallable inproc(const std::string& name, SubFn fn);
+
+  const CallableIdentity& identity() const { return identity_; }
+  EntryKind entry_kind() const { return entry_->entry_kind; }
+  const std::string& name() const { return entry_->name; }
+  const LocalEntry& entry() const { return *entry_; }
+
+ private:
+  NativeCallable() = default;
+  CallableIdentity identity_;
+  const LocalEntry* entry_ = nullptr;  // owned by the process-wide table; lives forever
+};
+
+// Looks a digest up in this process's callable table (nullptr when unknown).
+const LocalEntry* find_local_entry(const Digest& digest);
+
+// Opaque, Worker-bound token for one registration (RT-211). Copyable; cannot be forged: submit
+// checks it against the issuing Worker's live record.
+class CallableHandle {
+ public:
+  CallableHandle() = default;
+  std::string hashid() const { return identity_.hashid(); }
+  const CallableIdentity& identity() const { return identity_; }
+  CallableKind kind() const { return identity_.kind; }
+  TargetNamespace target_namespace() const { return identity_.scope; }
+  bool valid() const { return handle_id_ != 0; }
+
+ private:
+  friend class CallableRegistry;
+  uint64_t owner_token_ = 0;
+  uint64_t handle_id_ = 0;
+  CallableIdentity identity_;
+};
+
+}  // namespace echelon

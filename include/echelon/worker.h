@@ -1,0 +1,98 @@
+// echelon::Worker: one class for every level >= 3 (RT-101).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "echelon/endpoint.h"
+#include "echelon/native_callable.h"
+#include "echelon/options.h"
+#include "echelon/orchestrator.h"
+
+namespace echelon {
+
+class Worker;
+
+// A submitted run. wait() may be retried after a timeout and replays the same result (RT-320).
+class RunHandle {
+ public:
+  RunHandle() = default;
+  uint64_t id() const;
+  bool done() const;
+  // Blocks until the run is terminal (or `timeout_s` passes: TimeoutError). Rethrows the
+  // orchestration function's exception, or RunError with the root error.
+  void wait(std::optional<double> timeout_s = std::nullopt) const;
+
+ private:
+  friend class Worker;
+  RunHandle(Engine* engine, std::shared_ptr<RunState> run) : engine_(engine), run_(std::move(run)) {}
+  Engine* engine_ = nullptr;
+  std::shared_ptr<RunState> run_;
+};
+
+// A nested in-process Worker child (level = parent level - 1); `setup` adds its own children.
+struct ChildWorkerConfig {
+  WorkerOptions options;
+  std::function<void(Worker&)> setup;
+};
+
+struct WorkerStats {
+  uint64_t tasks_submitted = 0;
+  uint64_t tasks_completed = 0;
+  uint64_t tasks_failed = 0;
+  uint64_t dispatches = 0;
+  uint64_t scheduler_passes = 0;  // loop iterations of the scheduler thread
+};
+
+class Worker {
+ public:
+  explicit Worker(int level, WorkerOptions options = {});
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  int level() const;
+  const WorkerOptions& options() const;
+
+  // --- children (before init) ---
+  // An in-process nested Worker of level-1 running orchestration entries; needs level >= 4.
+  WorkerId add_worker(ChildWorkerConfig config = {});
+  // An in-process SUB lane running sub entries.
+  void add_sub();
+  // A NEXT_LEVEL child behind any endpoint implementation; the factory receives the stable id.
+  WorkerId add_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>(WorkerId)>& factory);
+  void add_sub_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>()>& factory);
+
+  // --- callables ---
+  // Installs on every local child of the matching entry kind; returns only after every child
+  // confirmed (before init: at init). A second registration returns a distinct handle.
+  CallableHandle register_callable(const NativeCallable& callable);
+  void unregister(const CallableHandle& handle);
+
+  // --- lifecycle ---
+  void init();
+  bool initialized() const;
+  // Opens a run, calls fn on this thread, closes submission (RT-320).
+  RunHandle submit(const std::function<void(Orchestrator&)>& fn);
+  void run(const std::function<void(Orchestrator&)>& fn, std::optional<double> timeout_s = std::nullopt);
+  // The recursive shape every level shares: fn(orch, args, config) (RT-103).
+  void run(const OrchFn& fn, const TaskArgs& args, const CallConfig& config);
+  // Waits for every open run.
+  void drain(std::optional<double> timeout_s = std::nullopt);
+  // Stops admission, fails in-flight work, stops and releases every child. Idempotent.
+  void close();
+
+  // --- children at run time ---
+  ControlReply control(WorkerId worker, const ControlRequest& request,
+                       std::optional<double> timeout_s = std::nullopt);
+  EndpointHealth health(WorkerId worker) const;
+  WorkerStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace echelon

@@ -1,0 +1,205 @@
+// Engine lifecycle, lanes, controls and runs.
+#include "runtime/engine.h"
+
+#include <algorithm>
+
+#include "echelon/errors.h"
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+
+namespace echelon {
+namespace {
+
+Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+}  // namespace
+
+Engine::Engine(int level, const WorkerOptions& options, CallableRegistry& registry)
+    : level_(level), options_(options), registry_(registry), slots_(options.max_live_tasks) {
+  // Heap rings are mapped now, before any child is forked, so children see them at the same
+  // address (RT-306). MAP_NORESERVE: untouched pages cost nothing.
+  for (auto& ring : heap_rings_) ring = std::make_unique<HeapRing>(options_.heap_ring_bytes);
+}
+
+Engine::~Engine() { stop(); }
+
+uint32_t Engine::add_lane(std::unique_ptr<WorkerEndpoint> endpoint) {
+  if (started_) throw UsageError("children must be added before init()");
+  const uint32_t index = static_cast<uint32_t>(lanes_.size());
+  lanes_.push_back(std::make_unique<EndpointLane>(index, std::move(endpoint), wake_));
+  EndpointLane& lane = *lanes_.back();
+  if (lane.is_sub()) {
+    sub_lanes_.push_back(index);
+  } else {
+    const WorkerId id = lane.worker_id();
+    if (id < 0) throw UsageError(fmt::format("a NEXT_LEVEL endpoint has negative worker id {}", id));
+    if (static_cast<size_t>(id) >= lane_by_worker_.size()) lane_by_worker_.resize(id + 1, -1);
+    if (lane_by_worker_[id] >= 0) throw UsageError(fmt::format("worker id {} is already taken", id));
+    lane_by_worker_[id] = static_cast<int>(index);
+    next_level_lanes_.push_back(index);
+  }
+  if (lane.caps().max_inflight == 0) throw UsageError("an endpoint must accept at least one task in flight");
+  return index;
+}
+
+void Engine::start() {
+  if (started_) return;
+  reserved_.assign(lanes_.size(), false);
+  for (auto& lane : lanes_) lane->endpoint().attach(lane.get());
+  started_ = true;
+  scheduler_ = std::thread([this] { scheduler_main(); });
+}
+
+void Engine::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    closing_ = true;
+  }
+  space_cv_.notify_all();
+  run_cv_.notify_all();
+  if (!started_) return;
+  for (auto& lane : lanes_) lane->endpoint().request_stop("the Worker is closing");
+  stop_requested_.store(true, std::memory_order_release);
+  wake_.notify();
+  scheduler_.join();
+  run_cv_.notify_all();
+  const Deadline deadline = Clock::now() + seconds(options_.close_grace_s);
+  for (auto& lane : lanes_) {
+    try {
+      lane->endpoint().shutdown(deadline);
+    } catch (const std::exception& e) {
+      spdlog::error("worker {} (lane {}) shutdown failed: {}", lane->worker_id(), lane->index(), e.what());
+    }
+  }
+}
+
+int Engine::lane_of(WorkerId id) const {
+  if (id < 0 || static_cast<size_t>(id) >= lane_by_worker_.size()) return -1;
+  return lane_by_worker_[id];
+}
+
+std::vector<uint32_t> Engine::lanes_with_role(EndpointRole role) const {
+  return role == EndpointRole::SUB ? sub_lanes_ : next_level_lanes_;
+}
+
+ControlReply Engine::control(uint32_t index, const ControlRequest& request, Deadline deadline) {
+  EndpointLane& lane = *lanes_.at(index);
+  if (lane.failed()) {
+    std::lock_guard lock(mu_);
+    return ControlReply{false, {}, fmt::format("worker {} is FAILED: {}", lane.worker_id(), lane.failure_reason), false};
+  }
+  lane.controls_pending.fetch_add(1, std::memory_order_acq_rel);
+  ControlReply reply = lane.endpoint().control(request, deadline);
+  lane.controls_pending.fetch_sub(1, std::memory_order_acq_rel);
+  lane.wake();  // the lane may be idle again, and a failed control may have failed the endpoint
+  return reply;
+}
+
+EndpointHealth Engine::health(uint32_t index) {
+  EndpointLane& lane = *lanes_.at(index);
+  if (lane.failed()) {
+    std::lock_guard lock(mu_);
+    return EndpointHealth{false, lane.failure_reason};
+  }
+  return lane.endpoint().health();
+}
+
+std::shared_ptr<RunState> Engine::open_run() {
+  std::unique_lock lock(mu_);
+  const auto deadline = Clock::now() + seconds(options_.admission_timeout_s);
+  auto open_count = [&] {
+    return std::count_if(runs_.begin(), runs_.end(), [](const auto& r) { return !r->terminal; });
+  };
+  while (!closing_ && open_count() >= static_cast<long>(options_.admission_depth)) {
+    if (run_cv_.wait_until(lock, deadline) == std::cv_status::timeout && open_count() >= options_.admission_depth)
+      throw TimeoutError(fmt::format("admission: {} runs still open after admission_timeout_s={} (admission_depth={})",
+                                     open_count(), options_.admission_timeout_s, options_.admission_depth));
+  }
+  if (closing_) throw UsageError("submit: the Worker is closed");
+  auto run = std::make_shared<RunState>();
+  run->id = next_run_id_++;
+  run->directed.resize(lanes_.size());
+  run->scopes.emplace_back();  // the run's outer scope (depth 0)
+  runs_.push_back(run);
+  return run;
+}
+
+void Engine::close_run(RunState& run, std::exception_ptr fn_error) {
+  {
+    std::lock_guard lock(mu_);
+    if (fn_error) {
+      run.fn_error = fn_error;
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(fn_error);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      if (!run.failed) {
+        run.failed = true;
+        run.root_error = fmt::format("the orchestration function of run {} threw: {}", run.id, what);
+      }
+      run.cancelled = true;
+      cancel_unstarted(run);
+    }
+    while (!run.scopes.empty()) {
+      std::vector<uint32_t> frame = std::move(run.scopes.back());
+      run.scopes.pop_back();
+      for (uint32_t idx : frame) release_ref(slots_.at(idx));
+    }
+    run.submission_closed = true;
+    check_run_terminal(run);
+  }
+  wake_.notify();
+}
+
+bool Engine::run_terminal(const RunState& run) {
+  std::lock_guard lock(mu_);
+  return run.terminal;
+}
+
+void Engine::wait_run(const std::shared_ptr<RunState>& run, std::optional<double> timeout_s) {
+  std::unique_lock lock(mu_);
+  if (timeout_s) {
+    if (!run_cv_.wait_for(lock, seconds(*timeout_s), [&] { return run->terminal; }))
+      throw TimeoutError(fmt::format("run {} not finished after {} s ({} tasks live)", run->id, *timeout_s, run->live));
+  } else {
+    run_cv_.wait(lock, [&] { return run->terminal; });
+  }
+  if (run->fn_error) std::rethrow_exception(run->fn_error);
+  if (run->failed) throw RunError(run->root_error);
+}
+
+void Engine::drain(std::optional<double> timeout_s) {
+  std::vector<std::shared_ptr<RunState>> open;
+  {
+    std::lock_guard lock(mu_);
+    open.assign(runs_.begin(), runs_.end());
+  }
+  const auto deadline = timeout_s ? std::optional(Clock::now() + seconds(*timeout_s)) : std::nullopt;
+  std::exception_ptr first;
+  for (auto& run : open) {
+    try {
+      std::optional<double> left;
+      if (deadline) left = std::max(0.0, std::chrono::duration<double>(*deadline - Clock::now()).count());
+      wait_run(run, left);
+    } catch (const TimeoutError&) {
+      throw;
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
+}
+
+EngineCounters Engine::counters() {
+  std::lock_guard lock(mu_);
+  return counters_;
+}
+
+}  // namespace echelon

@@ -1,0 +1,258 @@
+#include "echelon/worker.h"
+
+#include <atomic>
+#include <mutex>
+
+#include "echelon/errors.h"
+#include "endpoint/inprocess_endpoint.h"
+#include "fmt/format.h"
+#include "runtime/engine.h"
+#include "spdlog/spdlog.h"
+
+namespace echelon {
+namespace {
+
+std::atomic<uint64_t> g_next_owner_token{1};
+
+Deadline after(double seconds) {
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+std::vector<uint8_t> digest_bytes(const Digest& d) { return std::vector<uint8_t>(d.begin(), d.end()); }
+
+}  // namespace
+
+struct Worker::Impl {
+  Impl(int level, const WorkerOptions& opts)
+      : level(level), options(opts), registry(g_next_owner_token.fetch_add(1)), engine(level, options, registry) {}
+
+  int level;
+  WorkerOptions options;
+  CallableRegistry registry;
+  Engine engine;
+  std::vector<std::shared_ptr<Worker>> nested;  // in-process nested Workers, initialised with us
+  WorkerId next_worker_id = 0;
+  bool initialized = false;
+  bool closed = false;
+  std::mutex submit_mu;  // one thread submits into a Worker at a time
+  std::vector<CallableIdentity> pending;  // registered before init, installed by init
+
+  void require_setup_phase(const char* what) const {
+    if (initialized || closed) throw UsageError(fmt::format("{}: children must be added before init()", what));
+  }
+
+  // Lanes on which an entry of this kind installs.
+  std::vector<uint32_t> install_lanes(EntryKind kind, const CallableIdentity& id) {
+    std::vector<uint32_t> out;
+    const EndpointRole role = kind == EntryKind::SUB ? EndpointRole::SUB : EndpointRole::NEXT_LEVEL;
+    for (uint32_t l : engine.lanes_with_role(role)) {
+      const EndpointCaps& c = engine.lane(l).caps();
+      if (c.accepts(id.scope) && c.accepts(id.kind)) out.push_back(l);
+    }
+    return out;
+  }
+
+  std::string lane_name(uint32_t l) {
+    const EndpointCaps& c = engine.lane(l).caps();
+    return c.role == EndpointRole::SUB ? fmt::format("sub{}", l) : fmt::format("worker {}", c.worker_id);
+  }
+
+  // Installs `id` on every lane or on none (callables.md 5, local registration).
+  void install_everywhere(const CallableIdentity& id, const std::vector<uint32_t>& lanes, Deadline deadline) {
+    std::vector<uint32_t> confirmed;
+    for (uint32_t l : lanes) {
+      ControlReply r = engine.control(l, ControlRequest{"register", digest_bytes(id.digest)}, deadline);
+      if (r.ok) {
+        confirmed.push_back(l);
+        continue;
+      }
+      for (uint32_t c : confirmed) engine.control(c, ControlRequest{"unregister", digest_bytes(id.digest)}, deadline);
+      throw CallableError(fmt::format("REGISTER_PARTIAL_FAILURE: {} on {} ({} of {} children confirmed, rolled back): {}",
+                                      id.hashid(), lane_name(l), confirmed.size(), lanes.size(), r.error));
+    }
+  }
+};
+
+Worker::Worker(int level, WorkerOptions options) {
+  if (level < 3 || level > 6) throw ValidationError(fmt::format("Worker level {} is outside 3..6", level));
+  options.validate();  // before any resource exists (RT-807)
+  impl_ = std::make_unique<Impl>(level, options);
+}
+
+Worker::~Worker() {
+  try {
+    close();
+  } catch (const std::exception& e) {
+    spdlog::error("Worker(level={}) close failed: {}", impl_->level, e.what());
+  }
+}
+
+int Worker::level() const { return impl_->level; }
+const WorkerOptions& Worker::options() const { return impl_->options; }
+bool Worker::initialized() const { return impl_->initialized; }
+
+WorkerId Worker::add_worker(ChildWorkerConfig config) {
+  Impl& im = *impl_;
+  im.require_setup_phase("add_worker");
+  if (im.level < 4)
+    throw UsageError(fmt::format("add_worker: a level-{} Worker cannot own Worker children; they need level >= 4 "
+                                 "(chips belong to level 3)", im.level));
+  auto inner = std::make_shared<Worker>(im.level - 1, config.options);
+  if (config.setup) config.setup(*inner);
+  const WorkerId id = im.next_worker_id++;
+  auto executor = [inner](const LocalEntry& entry, const DispatchRequest& req) {
+    const TaskArgs args = TaskArgs::from_dispatched(*req.tensors, *req.scalars);
+    inner->run(entry.orch, args, *req.config);
+  };
+  im.engine.add_lane(std::make_unique<InProcessEndpoint>(
+      InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, im.level - 1), executor));
+  im.nested.push_back(std::move(inner));
+  return id;
+}
+
+void Worker::add_sub() {
+  Impl& im = *impl_;
+  im.require_setup_phase("add_sub");
+  auto executor = [](const LocalEntry& entry, const DispatchRequest& req) {
+    const TaskArgs args = TaskArgs::from_dispatched(*req.tensors, *req.scalars);
+    entry.sub(SubCall(args));
+  };
+  im.engine.add_lane(std::make_unique<InProcessEndpoint>(
+      InProcessEndpoint::default_caps(EndpointRole::SUB, kNoWorker, im.level), executor));
+}
+
+WorkerId Worker::add_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>(WorkerId)>& factory) {
+  Impl& im = *impl_;
+  im.require_setup_phase("add_endpoint");
+  const WorkerId id = im.next_worker_id;
+  auto ep = factory(id);
+  if (!ep || ep->caps().worker_id != id || ep->caps().role != EndpointRole::NEXT_LEVEL)
+    throw UsageError(fmt::format("add_endpoint: the factory must return a NEXT_LEVEL endpoint with worker id {}", id));
+  im.engine.add_lane(std::move(ep));
+  ++im.next_worker_id;
+  return id;
+}
+
+void Worker::add_sub_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>()>& factory) {
+  Impl& im = *impl_;
+  im.require_setup_phase("add_sub_endpoint");
+  auto ep = factory();
+  if (!ep || ep->caps().role != EndpointRole::SUB) throw UsageError("add_sub_endpoint: the factory must return a SUB endpoint");
+  im.engine.add_lane(std::move(ep));
+}
+
+CallableHandle Worker::register_callable(const NativeCallable& callable) {
+  Impl& im = *impl_;
+  if (im.closed) throw UsageError("register_callable: the Worker is closed");
+  const CallableIdentity& id = callable.identity();
+  if (auto existing = im.registry.find(id.digest))
+    return im.registry.issue(id, existing->entry_kind, existing->name, existing->installed_lanes);
+  std::vector<uint32_t> lanes = im.install_lanes(callable.entry_kind(), id);
+  // Before init the children install it at init; after init, every child confirms first.
+  if (im.initialized) im.install_everywhere(id, lanes, after(im.options.control_timeout_s));
+  else im.pending.push_back(id);
+  return im.registry.issue(id, callable.entry_kind(), callable.name(), std::move(lanes));
+}
+
+void Worker::unregister(const CallableHandle& handle) {
+  Impl& im = *impl_;
+  auto last = im.registry.release(handle);
+  if (!last || !im.initialized || im.closed) return;
+  for (uint32_t l : last->installed_lanes) {
+    ControlReply r = im.engine.control(l, ControlRequest{"unregister", digest_bytes(last->identity.digest)},
+                                       after(im.options.control_timeout_s));
+    if (!r.ok)
+      spdlog::error("unregister {} on {} failed: {}", last->identity.hashid(), im.lane_name(l), r.error);
+  }
+}
+
+void Worker::init() {
+  Impl& im = *impl_;
+  if (im.initialized) return;
+  if (im.closed) throw UsageError("init: the Worker is closed");
+  const Deadline deadline = after(im.options.startup_timeout_s);
+  try {
+    for (auto& child : im.nested) child->init();
+    im.engine.start();
+    // Registrations made before init: every child confirms them before the Worker is usable.
+    for (const auto& id : im.pending) {
+      auto rec = im.registry.find(id.digest);
+      if (rec) im.install_everywhere(id, rec->installed_lanes, deadline);
+    }
+    im.pending.clear();
+    im.initialized = true;
+  } catch (...) {
+    im.initialized = false;
+    close();
+    throw;
+  }
+}
+
+RunHandle Worker::submit(const std::function<void(Orchestrator&)>& fn) {
+  Impl& im = *impl_;
+  if (!im.initialized) throw UsageError("submit: call init() first");
+  std::lock_guard lock(im.submit_mu);
+  std::shared_ptr<RunState> run = im.engine.open_run();
+  Orchestrator orch(&im.engine, run.get());
+  std::exception_ptr error;
+  try {
+    fn(orch);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  im.engine.close_run(*run, error);
+  return RunHandle(&im.engine, std::move(run));
+}
+
+void Worker::run(const std::function<void(Orchestrator&)>& fn, std::optional<double> timeout_s) {
+  submit(fn).wait(timeout_s);
+}
+
+void Worker::run(const OrchFn& fn, const TaskArgs& args, const CallConfig& config) {
+  submit([&](Orchestrator& o) { fn(o, args, config); }).wait();
+}
+
+void Worker::drain(std::optional<double> timeout_s) { impl_->engine.drain(timeout_s); }
+
+void Worker::close() {
+  Impl& im = *impl_;
+  if (im.closed) return;
+  im.closed = true;
+  im.engine.stop();
+  for (auto& child : im.nested) child->close();
+}
+
+ControlReply Worker::control(WorkerId worker, const ControlRequest& request, std::optional<double> timeout_s) {
+  Impl& im = *impl_;
+  if (!im.initialized) throw UsageError("control: call init() first");
+  const int lane = im.engine.lane_of(worker);
+  if (lane < 0) throw UsageError(fmt::format("control '{}': {} is not a NEXT_LEVEL worker id", request.name, worker));
+  ControlReply r = im.engine.control(static_cast<uint32_t>(lane), request,
+                                     after(timeout_s.value_or(im.options.control_timeout_s)));
+  if (!r.ok)
+    throw ControlError(fmt::format("control '{}' on worker {} failed{}: {}", request.name, worker,
+                                   r.uncertain ? " (effect uncertain)" : "", r.error));
+  return r;
+}
+
+EndpointHealth Worker::health(WorkerId worker) const {
+  const int lane = impl_->engine.lane_of(worker);
+  if (lane < 0) throw UsageError(fmt::format("health: {} is not a NEXT_LEVEL worker id", worker));
+  return impl_->engine.health(static_cast<uint32_t>(lane));
+}
+
+WorkerStats Worker::stats() const {
+  const EngineCounters c = impl_->engine.counters();
+  return WorkerStats{c.submitted, c.completed, c.failed, c.dispatches, c.passes};
+}
+
+uint64_t RunHandle::id() const { return run_ ? run_->id : 0; }
+
+bool RunHandle::done() const { return run_ && engine_->run_terminal(*run_); }
+
+void RunHandle::wait(std::optional<double> timeout_s) const {
+  if (!run_) throw UsageError("wait: empty RunHandle");
+  engine_->wait_run(run_, timeout_s);
+}
+
+}  // namespace echelon
