@@ -44,6 +44,7 @@ struct WorkerStats {
   uint64_t tasks_failed = 0;
   uint64_t dispatches = 0;
   uint64_t scheduler_passes = 0;  // loop iterations of the scheduler thread
+  uint64_t live_slots = 0;        // task slots currently reserved
 };
 
 class Worker {

@@ -31,8 +31,9 @@ bool same_function(const Fn& a, const Fn& b) {
                                           void (*)(const SubCall&)>;
   const Ptr* pa = a.template target<Ptr>();
   const Ptr* pb = b.template target<Ptr>();
-  if (pa && pb) return *pa == *pb;
-  return true;  // closures of one type: indistinguishable, accepted as the same function
+  // Two closures cannot be compared (their captures may differ): only the same plain function
+  // counts as "the same function".
+  return pa && pb && *pa == *pb;
 }
 
 const LocalEntry* publish(const std::string& name, EntryKind kind, OrchFn orch, SubFn sub) {

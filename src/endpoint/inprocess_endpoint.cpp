@@ -8,6 +8,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/spin_wait.h"
 #include "echelon/errors.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -15,14 +16,7 @@
 namespace echelon {
 namespace {
 
-constexpr uint32_t kIdleSpin = 4000;
 constexpr size_t kMaxMessageBytes = 4096;
-
-void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 struct DigestHash {
   size_t operator()(const Digest& d) const noexcept {
@@ -140,7 +134,7 @@ struct InProcessEndpoint::State {
 
   void thread_main() {
     while (true) {
-      for (uint32_t i = 0; i < kIdleSpin && inbox_size.load(std::memory_order_acquire) == 0; ++i) cpu_relax();
+      spin_then_yield([&] { return inbox_size.load(std::memory_order_acquire) != 0; });
       Item item;
       {
         std::unique_lock lock(mu);
@@ -174,7 +168,7 @@ struct InProcessEndpoint::State {
   }
 };
 
-EndpointCaps InProcessEndpoint::default_caps(EndpointRole role, WorkerId id, int level) {
+EndpointCaps InProcessEndpoint::default_caps(EndpointRole role, WorkerId id, int level, uint32_t max_inflight) {
   EndpointCaps c;
   c.kind = EndpointKind::IN_PROCESS;
   c.role = role;
@@ -184,7 +178,7 @@ EndpointCaps InProcessEndpoint::default_caps(EndpointRole role, WorkerId id, int
   c.scopes = {TargetNamespace::LOCAL_NATIVE};
   c.address_spaces = {AddressSpace::HOST};
   c.backing_kinds = {BackendKind::FORK_SHM, BackendKind::POSIX_SHM, BackendKind::FORK_COW};
-  c.max_inflight = 1;
+  c.max_inflight = max_inflight;
   return c;
 }
 

@@ -29,8 +29,12 @@ class InProcessEndpoint final : public WorkerEndpoint {
   void request_stop(const std::string& reason) override;
   void shutdown(Deadline deadline) override;
 
+  // Tasks an in-process child accepts ahead of the one it runs: hand-offs are batched, which is
+  // what makes short tasks cheap.
+  static constexpr uint32_t kPipelineDepth = 16;
+
   // Capabilities of an in-process child of the given role.
-  static EndpointCaps default_caps(EndpointRole role, WorkerId id, int level);
+  static EndpointCaps default_caps(EndpointRole role, WorkerId id, int level, uint32_t max_inflight = kPipelineDepth);
 
  private:
   struct State;

@@ -49,10 +49,13 @@ class EndpointLane final : public Waker {
   std::vector<Running> running;
   uint64_t next_dispatch_id = 1;
 
-  bool idle() const {
+  // Can take one more task now (pipelined endpoints queue it behind their running work).
+  bool has_capacity() const {
     return !failed() && controls_pending.load(std::memory_order_acquire) == 0 &&
            running.size() < caps_.max_inflight;
   }
+  // Nothing in flight: what a group member needs, so all members start together.
+  bool idle() const { return has_capacity() && running.empty(); }
 
  private:
   uint32_t index_;

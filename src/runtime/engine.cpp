@@ -62,8 +62,8 @@ void Engine::stop() {
   space_cv_.notify_all();
   run_cv_.notify_all();
   if (!started_) return;
-  for (auto& lane : lanes_) lane->endpoint().request_stop("the Worker is closing");
   stop_requested_.store(true, std::memory_order_release);
+  for (auto& lane : lanes_) lane->endpoint().request_stop("the Worker is closing");
   wake_.notify();
   scheduler_.join();
   run_cv_.notify_all();
@@ -199,7 +199,9 @@ void Engine::drain(std::optional<double> timeout_s) {
 
 EngineCounters Engine::counters() {
   std::lock_guard lock(mu_);
-  return counters_;
+  EngineCounters c = counters_;
+  c.live_slots = slots_.in_use();
+  return c;
 }
 
 }  // namespace echelon

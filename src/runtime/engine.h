@@ -35,7 +35,7 @@ struct SubmitSpec {
 };
 
 struct EngineCounters {
-  uint64_t submitted = 0, completed = 0, failed = 0, dispatches = 0, passes = 0;
+  uint64_t submitted = 0, completed = 0, failed = 0, dispatches = 0, passes = 0, live_slots = 0;
 };
 
 class Engine {
@@ -155,6 +155,7 @@ class Engine {
   std::vector<uint32_t> retire_worklist_;
   bool in_finish_ = false;
   std::vector<bool> reserved_;  // lanes reserved by the blocked group head (this pass)
+  std::vector<uint32_t> scratch_lanes_;
 };
 
 }  // namespace echelon

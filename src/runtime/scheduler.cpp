@@ -8,11 +8,6 @@
 #include "spdlog/spdlog.h"
 
 namespace echelon {
-namespace {
-// Spinning briefly before parking keeps the dispatch path fast without burning a core while idle.
-constexpr uint32_t kSchedulerSpin = 2000;
-}  // namespace
-
 RunState* Engine::dispatching_run() {
   for (auto& r : runs_)
     if (!r->terminal) return r.get();
@@ -102,7 +97,7 @@ void Engine::dispatch_ready(std::vector<PendingDispatch>& out) {
     if (reserved_[li]) continue;
     EndpointLane& lane = *lanes_[li];
     auto& q = run->directed[li];
-    while (!q.empty() && lane.idle()) {
+    while (!q.empty() && lane.has_capacity()) {
       TaskSlot* s = ready_slot(q.front());
       q.pop_front();
       if (!s) continue;
@@ -111,7 +106,8 @@ void Engine::dispatch_ready(std::vector<PendingDispatch>& out) {
     }
   }
 
-  // SUB work: any idle SUB lane; a SUB group needs that many distinct idle lanes at once (RT-404).
+  // SUB work: the least-loaded SUB lane with capacity; a SUB group needs that many distinct idle
+  // lanes at once (RT-404).
   while (!run->subs.empty()) {
     TaskSlot* s = ready_slot(run->subs.front());
     if (!s) {
@@ -119,13 +115,25 @@ void Engine::dispatch_ready(std::vector<PendingDispatch>& out) {
       continue;
     }
     const size_t need = s->members.size();
-    uint32_t picked[MAX_TENSORS];  // a SUB group never exceeds the lane count, bounded at submit
-    size_t n = 0;
-    for (uint32_t li : sub_lanes_) {
-      if (n == need) break;
-      if (lanes_[li]->idle()) picked[n++] = li;
+    if (need == 1) {
+      EndpointLane* best = nullptr;
+      for (uint32_t li : sub_lanes_) {
+        EndpointLane& l = *lanes_[li];
+        if (l.has_capacity() && (!best || l.running.size() < best->running.size())) best = &l;
+      }
+      if (!best) break;
+      run->subs.pop_front();
+      s->state = TaskState::RUNNING;
+      claim_member(*s, 0, *best, out);
+      continue;
     }
-    if (n < need) break;
+    std::vector<uint32_t>& picked = scratch_lanes_;
+    picked.clear();
+    for (uint32_t li : sub_lanes_) {
+      if (picked.size() == need) break;
+      if (lanes_[li]->idle()) picked.push_back(li);
+    }
+    if (picked.size() < need) break;
     run->subs.pop_front();
     s->state = TaskState::RUNNING;
     for (uint32_t i = 0; i < need; ++i) claim_member(*s, i, *lanes_[picked[i]], out);
@@ -252,7 +260,7 @@ void Engine::scheduler_main() {
       }
     }
     if (!arrived.empty() || !to_submit.empty() || !refused.empty()) continue;
-    wake_.wait(seen, next_deadline, kSchedulerSpin);
+    wake_.wait(seen, next_deadline);
   }
 }
 

@@ -10,14 +10,6 @@
 namespace echelon {
 namespace {
 
-void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 long futex(std::atomic<uint32_t>* addr, int op, uint32_t val, const timespec* timeout) {
   return syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), op, val, timeout, nullptr, 0);
 }
@@ -29,11 +21,8 @@ void WakeSignal::notify() noexcept {
   if (waiters_.load(std::memory_order_seq_cst) != 0) futex(&epoch_, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr);
 }
 
-void WakeSignal::wait(uint32_t seen, std::optional<Clock::time_point> deadline, uint32_t spin_iterations) {
-  for (uint32_t i = 0; i < spin_iterations; ++i) {
-    if (epoch_.load(std::memory_order_acquire) != seen) return;
-    cpu_relax();
-  }
+void WakeSignal::wait(uint32_t seen, std::optional<Clock::time_point> deadline, SpinPolicy policy) {
+  if (spin_then_yield([&] { return epoch_.load(std::memory_order_acquire) != seen; }, policy)) return;
   waiters_.fetch_add(1, std::memory_order_seq_cst);
   while (epoch_.load(std::memory_order_seq_cst) == seen) {
     timespec ts{};

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "core/spin_wait.h"
+
 namespace echelon {
 
 class WakeSignal {
@@ -16,7 +18,7 @@ class WakeSignal {
   uint32_t prepare() const { return epoch_.load(std::memory_order_acquire); }
   void notify() noexcept;
   // Returns when the epoch moved past `seen` or at `deadline`.
-  void wait(uint32_t seen, std::optional<Clock::time_point> deadline, uint32_t spin_iterations);
+  void wait(uint32_t seen, std::optional<Clock::time_point> deadline, SpinPolicy policy = {});
 
  private:
   std::atomic<uint32_t> epoch_{0};

@@ -37,6 +37,10 @@ struct Worker::Impl {
   std::mutex submit_mu;  // one thread submits into a Worker at a time
   std::vector<CallableIdentity> pending;  // registered before init, installed by init
 
+  // A task timeout counts from hand-off, so queueing tasks behind each other would charge one
+  // task's time to the next: with a timeout set, children take one task at a time.
+  uint32_t pipeline_depth() const { return options.task_timeout_s > 0 ? 1 : InProcessEndpoint::kPipelineDepth; }
+
   void require_setup_phase(const char* what) const {
     if (initialized || closed) throw UsageError(fmt::format("{}: children must be added before init()", what));
   }
@@ -105,7 +109,7 @@ WorkerId Worker::add_worker(ChildWorkerConfig config) {
     inner->run(entry.orch, args, *req.config);
   };
   im.engine.add_lane(std::make_unique<InProcessEndpoint>(
-      InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, im.level - 1), executor));
+      InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, im.level - 1, im.pipeline_depth()), executor));
   im.nested.push_back(std::move(inner));
   return id;
 }
@@ -118,7 +122,7 @@ void Worker::add_sub() {
     entry.sub(SubCall(args));
   };
   im.engine.add_lane(std::make_unique<InProcessEndpoint>(
-      InProcessEndpoint::default_caps(EndpointRole::SUB, kNoWorker, im.level), executor));
+      InProcessEndpoint::default_caps(EndpointRole::SUB, kNoWorker, im.level, im.pipeline_depth()), executor));
 }
 
 WorkerId Worker::add_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>(WorkerId)>& factory) {
@@ -243,7 +247,7 @@ EndpointHealth Worker::health(WorkerId worker) const {
 
 WorkerStats Worker::stats() const {
   const EngineCounters c = impl_->engine.counters();
-  return WorkerStats{c.submitted, c.completed, c.failed, c.dispatches, c.passes};
+  return WorkerStats{c.submitted, c.completed, c.failed, c.dispatches, c.passes, c.live_slots};
 }
 
 uint64_t RunHandle::id() const { return run_ ? run_->id : 0; }
