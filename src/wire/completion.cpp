@@ -35,12 +35,7 @@ CompletionPayload decode_completion(std::span<const uint8_t> payload) {
 }
 
 CompletionPayload decode_completion(const FrameView& frame, uint64_t awaited) {
-  if (frame.header.type != FrameType::COMPLETION)
-    fail(WireErrc::INVALID_VALUE, "FrameHeader.frame_type",
-         fmt::format("{} received while a COMPLETION was awaited", to_string(frame.header.type)));
-  if (frame.header.sequence != awaited)
-    fail(WireErrc::SEQUENCE_MISMATCH, "FrameHeader.sequence",
-         fmt::format("completion header sequence {} is not the awaited {}", frame.header.sequence, awaited));
+  expect_reply_frame(frame, FrameType::COMPLETION, awaited);
   CompletionPayload c = decode_completion(frame.payload);
   if (c.sequence != awaited)
     fail(WireErrc::SEQUENCE_MISMATCH, "CompletionPayload.sequence",

@@ -110,12 +110,7 @@ ControlReply decode_control_reply(std::span<const uint8_t> payload) {
 }
 
 ControlReply decode_control_reply(const FrameView& frame, const AwaitedControl& awaited) {
-  if (frame.header.type != FrameType::CONTROL_REPLY)
-    fail(WireErrc::INVALID_VALUE, "FrameHeader.frame_type",
-         fmt::format("{} received while a CONTROL_REPLY was awaited", to_string(frame.header.type)));
-  if (frame.header.sequence != awaited.sequence)
-    fail(WireErrc::SEQUENCE_MISMATCH, "FrameHeader.sequence",
-         fmt::format("reply header sequence {} is not the awaited {}", frame.header.sequence, awaited.sequence));
+  expect_reply_frame(frame, FrameType::CONTROL_REPLY, awaited.sequence);
   ControlReply c = decode_control_reply(frame.payload);
   if (c.sequence != awaited.sequence)
     fail(WireErrc::SEQUENCE_MISMATCH, "ControlReplyPayload.sequence",

@@ -12,6 +12,10 @@ inline void require_nonzero(uint64_t value, const char* field) {
   if (value == 0) fail(WireErrc::INVALID_VALUE, field, "must be non-zero");
 }
 
+inline void require_zero(uint64_t value, const char* field, const char* why) {
+  if (value != 0) fail(WireErrc::INVALID_VALUE, field, fmt::format("is {}, must be 0 {}", value, why));
+}
+
 inline void require_non_negative(int32_t value, const char* field) {
   if (value < 0) fail(WireErrc::INVALID_VALUE, field, fmt::format("{} is negative", value));
 }

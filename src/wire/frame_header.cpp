@@ -96,6 +96,15 @@ FrameView decode_frame(std::span<const uint8_t> bytes, uint32_t max_payload) {
   return v;
 }
 
+void expect_reply_frame(const FrameView& frame, FrameType type, uint64_t awaited) {
+  if (frame.header.type != type)
+    fail(WireErrc::INVALID_VALUE, "FrameHeader.frame_type",
+         fmt::format("{} received while a {} was awaited", to_string(frame.header.type), to_string(type)));
+  if (frame.header.sequence != awaited)
+    fail(WireErrc::SEQUENCE_MISMATCH, "FrameHeader.sequence",
+         fmt::format("{} header sequence {} is not the awaited {}", to_string(type), frame.header.sequence, awaited));
+}
+
 size_t begin_frame(ByteWriter& out, FrameType type, const FrameRoute& route) {
   const size_t start = out.size();
   out.raw(FRAME_MAGIC);

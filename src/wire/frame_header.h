@@ -69,6 +69,9 @@ struct FrameView {
 // A whole frame: the header checks plus exactly payload_bytes following it (LENGTH_MISMATCH).
 FrameView decode_frame(std::span<const uint8_t> bytes, uint32_t max_payload = MAX_FRAME_PAYLOAD_BYTES);
 
+// A reply must be of the awaited type and echo the awaited sequence in its header.
+void expect_reply_frame(const FrameView& frame, FrameType type, uint64_t awaited_sequence);
+
 // Appends a frame header with a placeholder length; returns where it starts. The payload encoder
 // then appends to the same writer, and end_frame patches payload_bytes and enforces the maximum.
 size_t begin_frame(ByteWriter& out, FrameType type, const FrameRoute& route);

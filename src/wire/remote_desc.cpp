@@ -2,6 +2,7 @@
 
 #include "fmt/format.h"
 #include "wire/enum_field.h"
+#include "wire/field_rules.h"
 #include "wire/wire_error.h"
 
 namespace echelon::wire {
@@ -16,21 +17,11 @@ const char* to_string(RemoteAddressSpace s) {
   return "UNKNOWN";
 }
 
-namespace {
-
-void require_zero(uint64_t value, const char* field, const char* why) {
-  if (value != 0) fail(WireErrc::INVALID_VALUE, field, fmt::format("is {}, must be 0 {}", value, why));
-}
-
-}  // namespace
-
 void validate_remote_desc(const RemoteTensorDescWire& d, uint64_t arena_len) {
   require_known(d.address_space, "RemoteTensorDescWire.address_space");
   if (d.flags != 0)
     fail(WireErrc::RESERVED_NONZERO, "RemoteTensorDescWire.flags", fmt::format("flags {:#x} are reserved", d.flags));
-  if (d.nbytes > UINT64_MAX - d.offset)
-    fail(WireErrc::OUT_OF_RANGE, "RemoteTensorDescWire.nbytes",
-         fmt::format("offset {} + nbytes {} overflows 64 bits", d.offset, d.nbytes));
+  require_no_overflow(d.offset, d.nbytes, "RemoteTensorDescWire.nbytes");
   if (d.address_space == RemoteAddressSpace::HOST_INLINE) {
     constexpr const char* why = "for HOST_INLINE (it names no allocation)";
     require_zero(static_cast<uint64_t>(static_cast<uint32_t>(d.owner_worker_id)), "RemoteTensorDescWire.owner_worker_id", why);
@@ -50,11 +41,9 @@ void validate_remote_desc(const RemoteTensorDescWire& d, uint64_t arena_len) {
   constexpr const char* why = "outside HOST_INLINE (inline fields are for the arena only)";
   require_zero(d.inline_payload_offset, "RemoteTensorDescWire.inline_payload_offset", why);
   require_zero(d.inline_payload_len, "RemoteTensorDescWire.inline_payload_len", why);
-  if (d.owner_worker_id < 0)
-    fail(WireErrc::INVALID_VALUE, "RemoteTensorDescWire.owner_worker_id",
-         fmt::format("owner worker id {} is negative", d.owner_worker_id));
-  if (d.buffer_id == 0) fail(WireErrc::INVALID_VALUE, "RemoteTensorDescWire.buffer_id", "buffer id 0 names no allocation");
-  if (d.generation == 0) fail(WireErrc::INVALID_VALUE, "RemoteTensorDescWire.generation", "generation 0 is never live");
+  require_non_negative(d.owner_worker_id, "RemoteTensorDescWire.owner_worker_id");
+  require_nonzero(d.buffer_id, "RemoteTensorDescWire.buffer_id");
+  require_nonzero(d.generation, "RemoteTensorDescWire.generation");
 }
 
 void write_remote_desc(ByteWriter& w, const RemoteTensorDescWire& d) {
