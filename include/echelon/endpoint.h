@@ -41,8 +41,10 @@ struct EndpointCaps {
   bool consumes(const BufferDescriptor& d) const;
 };
 
-// One member handed to an endpoint. The pointed-to data lives in the engine's task slot and stays
-// valid and unchanged until the endpoint reports this dispatch's terminal event.
+// One member handed to an endpoint. The pointed-to data lives in the engine's task slot and is valid
+// only for the duration of submit(): an endpoint copies (or encodes) what it needs there, because
+// the engine may settle the dispatch on its own (timeout, stop) and recycle the slot while the
+// child is still busy.
 struct DispatchRequest {
   uint64_t dispatch_id = 0;  // unique per lane; echoed in the event
   uint32_t group_index = 0;

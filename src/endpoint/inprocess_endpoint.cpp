@@ -34,8 +34,12 @@ struct InProcessEndpoint::State {
     ControlReply reply;
     enum { QUEUED, RUNNING, DONE } phase = QUEUED;
   };
+  // A task owns copies of everything it reads: the slot it came from may be recycled first.
   struct Item {
-    DispatchRequest task;
+    uint64_t dispatch_id = 0;
+    Digest digest{};
+    CallConfig config;
+    TaskArgs args;
     std::shared_ptr<ControlTicket> control;  // set for a control
   };
 
@@ -112,15 +116,15 @@ struct InProcessEndpoint::State {
     return r;
   }
 
-  void run_task(const DispatchRequest& req) {
-    EndpointEvent ev{req.dispatch_id, Outcome::SUCCESS, {}};
-    auto it = installed.find(req.callable->digest);
+  void run_task(const Item& task) {
+    EndpointEvent ev{task.dispatch_id, Outcome::SUCCESS, {}};
+    auto it = installed.find(task.digest);
     if (it == installed.end()) {
       ev.outcome = Outcome::TASK_FAILURE;
-      ev.message = fmt::format("callable {} is not installed on this child", req.callable->hashid());
+      ev.message = fmt::format("callable {} is not installed on this child", to_hashid(task.digest));
     } else {
       try {
-        executor(*it->second, req);
+        executor(*it->second, task.args, task.config);
       } catch (const std::exception& e) {
         ev.outcome = Outcome::TASK_FAILURE;
         ev.message = truncate_utf8(e.what(), kMaxMessageBytes);
@@ -146,7 +150,7 @@ struct InProcessEndpoint::State {
         inbox.pop_front();
         inbox_size.fetch_sub(1, std::memory_order_release);
         if (item.control) item.control->phase = ControlTicket::RUNNING;
-        else running_dispatch = item.task.dispatch_id;
+        else running_dispatch = item.dispatch_id;
       }
       if (item.control) {
         ControlReply reply = run_control(item.control->request);
@@ -157,7 +161,7 @@ struct InProcessEndpoint::State {
         }
         control_cv.notify_all();
       } else {
-        run_task(item.task);
+        run_task(item);
         std::lock_guard lock(mu);
         running_dispatch = 0;
       }
@@ -200,11 +204,16 @@ void InProcessEndpoint::attach(Waker* waker) {
 
 void InProcessEndpoint::submit(const DispatchRequest& request) {
   State& st = *state_;
+  State::Item item;
+  item.dispatch_id = request.dispatch_id;
+  item.digest = request.callable->digest;
+  item.config = *request.config;
+  item.args = TaskArgs::from_dispatched(*request.tensors, *request.scalars);
   bool notify;
   {
     std::lock_guard lock(st.mu);
     if (st.stopped) throw Error(fmt::format("in-process child is stopped: {}", st.stop_reason));
-    st.inbox.push_back(State::Item{request, nullptr});
+    st.inbox.push_back(std::move(item));
     st.inbox_size.fetch_add(1, std::memory_order_release);
     notify = st.sleeping;
   }
@@ -231,7 +240,9 @@ ControlReply InProcessEndpoint::control(const ControlRequest& request, Deadline 
   ticket->request = request;
   std::unique_lock lock(st.mu);
   if (st.stopped) return ControlReply{false, {}, fmt::format("child is stopped: {}", st.stop_reason), false};
-  st.inbox.push_back(State::Item{{}, ticket});
+  State::Item item;
+  item.control = ticket;
+  st.inbox.push_back(std::move(item));
   st.inbox_size.fetch_add(1, std::memory_order_release);
   if (st.sleeping) st.inbox_cv.notify_one();
   const bool finished = st.control_cv.wait_until(lock, deadline, [&] {
@@ -270,7 +281,7 @@ void InProcessEndpoint::request_stop(const std::string& reason) {
       st.reported_early.push_back(st.running_dispatch);
     }
     for (auto& item : st.inbox) {
-      if (!item.control) st.done.push_back({item.task.dispatch_id, Outcome::ENDPOINT_FAILURE, msg});
+      if (!item.control) st.done.push_back({item.dispatch_id, Outcome::ENDPOINT_FAILURE, msg});
     }
     st.inbox.clear();
     st.inbox_size.store(0, std::memory_order_release);

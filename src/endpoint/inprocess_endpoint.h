@@ -13,7 +13,7 @@ namespace echelon {
 class InProcessEndpoint final : public WorkerEndpoint {
  public:
   // Runs one resolved entry; an exception reports TASK_FAILURE with its text.
-  using Executor = std::function<void(const LocalEntry& entry, const DispatchRequest& request)>;
+  using Executor = std::function<void(const LocalEntry& entry, const TaskArgs& args, const CallConfig& config)>;
 
   // `caps.role` decides which entry kind installs here: NEXT_LEVEL takes orchestration entries,
   // SUB takes sub entries.

@@ -104,9 +104,8 @@ WorkerId Worker::add_worker(ChildWorkerConfig config) {
   auto inner = std::make_shared<Worker>(im.level - 1, config.options);
   if (config.setup) config.setup(*inner);
   const WorkerId id = im.next_worker_id++;
-  auto executor = [inner](const LocalEntry& entry, const DispatchRequest& req) {
-    const TaskArgs args = TaskArgs::from_dispatched(*req.tensors, *req.scalars);
-    inner->run(entry.orch, args, *req.config);
+  auto executor = [inner](const LocalEntry& entry, const TaskArgs& args, const CallConfig& config) {
+    inner->run(entry.orch, args, config);
   };
   im.engine.add_lane(std::make_unique<InProcessEndpoint>(
       InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, im.level - 1, im.pipeline_depth()), executor));
@@ -117,10 +116,7 @@ WorkerId Worker::add_worker(ChildWorkerConfig config) {
 void Worker::add_sub() {
   Impl& im = *impl_;
   im.require_setup_phase("add_sub");
-  auto executor = [](const LocalEntry& entry, const DispatchRequest& req) {
-    const TaskArgs args = TaskArgs::from_dispatched(*req.tensors, *req.scalars);
-    entry.sub(SubCall(args));
-  };
+  auto executor = [](const LocalEntry& entry, const TaskArgs& args, const CallConfig&) { entry.sub(SubCall(args)); };
   im.engine.add_lane(std::make_unique<InProcessEndpoint>(
       InProcessEndpoint::default_caps(EndpointRole::SUB, kNoWorker, im.level, im.pipeline_depth()), executor));
 }

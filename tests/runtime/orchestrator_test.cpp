@@ -300,7 +300,7 @@ TEST(OrchestratorTest, CallbackThrowCancelsUnstartedSlots) {
     o.submit_sub(f.hold, args_with(1, {{x, TensorTag::OUTPUT_EXISTING}}));
     ASSERT_TRUE(eventually([&] { return f.trace.contains(1); }));  // task 1 is RUNNING: it finishes
     o.submit_sub(f.mark, args_with(2, {{x, TensorTag::INPUT}}));  // pending on 1
-    o.submit_sub(f.mark, args_with(3, {}));                         // ready, queued behind 1
+    o.submit_sub(f.mark, args_with(3, {{x, TensorTag::INPUT}}));  // pending on 1
     throw std::logic_error("user code gave up");
   });
   f.gate.release();
@@ -331,11 +331,16 @@ TEST(OrchestratorTest, OrderEdgeFromFailedReaderDoesNotPoison) {
   SubFixture f(1);
   HostBuffer b(1024);
   const Tensor x = b.view(0, {4}, DataType::FLOAT32);
-  auto fail_read = f.w.register_callable(sub_fn("orch.failread", [](const SubCall&) { throw std::runtime_error("reader broke"); }));
+  Gate both_submitted;
+  auto fail_read = f.w.register_callable(sub_fn("orch.failread", [&](const SubCall&) {
+    both_submitted.wait();
+    throw std::runtime_error("reader broke");
+  }));
   f.gate.release();
   RunHandle h = f.w.submit([&](Orchestrator& o) {
     o.submit_sub(fail_read, args_with(1, {{x, TensorTag::INPUT}}));
     o.submit_sub(f.mark, args_with(2, {{x, TensorTag::OUTPUT_EXISTING}}));  // WAR: order edge
+    both_submitted.release();
   });
   EXPECT_THROW(h.wait(10), RunError);
   EXPECT_TRUE(f.trace.contains(2)) << "an order edge from a failed source must not poison";

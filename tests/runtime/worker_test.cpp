@@ -31,7 +31,7 @@ TEST(WorkerTest, WorkerIdsAreStableAcrossMixedAddOrder) {
   w.add_sub();
   const WorkerId b = w.add_endpoint([&](WorkerId id) {
     return std::make_unique<InProcessEndpoint>(InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, 3),
-                                               [](const LocalEntry&, const DispatchRequest&) {
+                                               [](const LocalEntry&, const TaskArgs&, const CallConfig&) {
                                                  throw std::runtime_error("worker 1 is not the target here");
                                                });
   });
@@ -271,7 +271,7 @@ TEST(CallableTest, EligibilityErrorNamesCriterion) {
     EndpointCaps caps = InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, 3);
     caps.callable_kinds = {CallableKind::CHIP_CALLABLE};
     caps.scopes = {TargetNamespace::LOCAL_CHIP};
-    return std::make_unique<InProcessEndpoint>(caps, [](const LocalEntry&, const DispatchRequest&) {});
+    return std::make_unique<InProcessEndpoint>(caps, [](const LocalEntry&, const TaskArgs&, const CallConfig&) {});
   });
   auto h = w.register_callable(orch_fn("call.elig", [](Orchestrator&, const TaskArgs&, const CallConfig&) {}));
   auto sub = w.register_callable(sub_fn("call.subonly", [](const SubCall&) {}));
