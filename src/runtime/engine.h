@@ -156,6 +156,13 @@ class Engine {
   bool in_finish_ = false;
   std::vector<bool> reserved_;  // lanes reserved by the blocked group head (this pass)
   std::vector<uint32_t> scratch_lanes_;
+  // Stall episode of a blocked group head whose reserved targets sit idle (RT-403).
+  struct StallEpisode {
+    QueueRef head{UINT32_MAX, 0};
+    Clock::time_point since{};
+    bool warned = false;
+  } stall_;
+  void note_blocked_group(const TaskSlot& head, const RunState& run);
 };
 
 }  // namespace echelon

@@ -85,6 +85,7 @@ void Engine::dispatch_ready(std::vector<PendingDispatch>& out) {
     for (const Member& m : s->members) all_idle = all_idle && lanes_[m.lane]->idle();
     if (!all_idle) {
       for (const Member& m : s->members) reserved_[m.lane] = true;
+      note_blocked_group(*s, *run);
       break;
     }
     run->groups.pop_front();
@@ -137,6 +138,29 @@ void Engine::dispatch_ready(std::vector<PendingDispatch>& out) {
     run->subs.pop_front();
     s->state = TaskState::RUNNING;
     for (uint32_t i = 0; i < need; ++i) claim_member(*s, i, *lanes_[picked[i]], out);
+  }
+}
+
+void Engine::note_blocked_group(const TaskSlot& head, const RunState& run) {
+  // Only an idle reserved target with singles waiting for it counts as a stall.
+  bool starving = false;
+  for (const Member& m : head.members)
+    starving = starving || (lanes_[m.lane]->idle() && !run.directed[m.lane].empty());
+  const QueueRef ref{head.index, head.generation};
+  if (!starving) {
+    stall_ = StallEpisode{};
+    return;
+  }
+  const auto now = Clock::now();
+  if (stall_.head.index != ref.index || stall_.head.generation != ref.generation) {
+    stall_ = StallEpisode{ref, now, false};
+    return;
+  }
+  if (!stall_.warned && now - stall_.since >= std::chrono::duration<double>(options_.stall_warning_s)) {
+    stall_.warned = true;
+    spdlog::warn("group task {} of run {} has waited {:.1f} s for busy targets while singles queue for its idle "
+                 "reserved targets (stall_warning_s={})", head.index, run.id,
+                 std::chrono::duration<double>(now - stall_.since).count(), options_.stall_warning_s);
   }
 }
 
@@ -249,6 +273,11 @@ void Engine::scheduler_main() {
       }
       next_deadline = check_task_timeouts(Clock::now());
       dispatch_ready(to_submit);
+      if (stall_.head.index != UINT32_MAX && !stall_.warned) {
+        const Deadline due = stall_.since + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(options_.stall_warning_s));
+        if (!next_deadline || due < *next_deadline) next_deadline = due;
+      }
     }
     for (auto& pd : to_submit) {
       try {

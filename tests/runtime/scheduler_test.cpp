@@ -3,6 +3,9 @@
 
 #include <map>
 
+#include "spdlog/sinks/ringbuffer_sink.h"
+#include "spdlog/spdlog.h"
+
 #include "test_support.h"
 
 using namespace echelon;
@@ -256,4 +259,29 @@ TEST(SchedulerTest, ConsumeIsIdempotentUnderRace) {
   }
   EXPECT_EQ(ran.load(), 20 * 200);
   EXPECT_EQ(w.stats().live_slots, 0u);
+}
+
+TEST(SchedulerTest, ReservationStallWarnsOncePerEpisode) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  WorkerOptions o = quick_options();
+  o.stall_warning_s = 0.2;
+  {
+    L4Fixture f(2, o);
+    RunHandle h = f.w.submit([&](Orchestrator& orch) {
+      orch.submit_next_level(f.hold, id_args(1), {}, 0);
+      ASSERT_TRUE(eventually([&] { return f.trace.contains(1); }));
+      orch.submit_next_level_group(f.mark, {id_args(100), id_args(101)}, {}, {0, 1});
+      orch.submit_next_level(f.mark, id_args(200), {}, 1);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    f.gate.release();
+    h.wait(10);
+  }
+  spdlog::set_default_logger(previous);
+  int warnings = 0;
+  for (const auto& line : sink->last_formatted())
+    if (line.find("stall_warning_s") != std::string::npos) ++warnings;
+  EXPECT_EQ(warnings, 1) << "one warning per stall episode";
 }
