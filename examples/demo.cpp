@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   }
   const WorkerStats st = l4.stats();
   const uint64_t l3_tasks = uint64_t{children} * (uint64_t(rounds) * slices + slices);
-  std::printf("echelon demo: L4 -> %u in-process L3 children -> %d SUB workers each\n", children, subs);
+  std::printf("echelon demo: L4 -> %u L3 child processes -> %d SUB processes each\n", children, subs);
   std::printf("  tasks: L4=%llu  L3 (SUB)=%llu\n", static_cast<unsigned long long>(st.tasks_completed),
               static_cast<unsigned long long>(l3_tasks));
   std::printf("  init %.2f ms, run %.2f ms, checksum %.6g (reference %.6g), mismatched elements %llu\n",

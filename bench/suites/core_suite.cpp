@@ -72,8 +72,8 @@ void run_core(const BenchOptions& opts, Report& report) {
   report.figure("core_raw_threadpool_us_per_task", raw_threadpool_us(independent));
 
   Worker sub_worker(3, bench_options());
-  sub_worker.add_sub();
-  sub_worker.add_sub();
+  sub_worker.add_sub(ChildIsolation::THREAD);
+  sub_worker.add_sub(ChildIsolation::THREAD);
   auto noop_sub = sub_worker.register_callable(NativeCallable::inproc("bench.core.noop_sub", SubFn([](const SubCall&) {})));
   sub_worker.init();
   HostBuffer buf(1 << 16);
@@ -112,8 +112,8 @@ void run_core(const BenchOptions& opts, Report& report) {
   // The same independent no-ops as NEXT_LEVEL tasks on two nested level-3 Workers: each task is a
   // (task-less) run of the child's own engine.
   Worker l4(4, bench_options());
-  l4.add_worker();
-  l4.add_worker();
+  l4.add_worker({.isolation = ChildIsolation::THREAD});
+  l4.add_worker({.isolation = ChildIsolation::THREAD});
   auto noop_orch = l4.register_callable(
       NativeCallable::inproc("bench.core.noop_orch", OrchFn([](Orchestrator&, const TaskArgs&, const CallConfig&) {})));
   l4.init();

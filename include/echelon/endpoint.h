@@ -90,9 +90,24 @@ struct EndpointHealth {
   std::string reason;  // why it FAILED
 };
 
+// What a process-backed endpoint gets when it starts its child (before any engine thread runs).
+struct LaunchContext {
+  // Rung by the child when it has news for the parent; valid in the child after fork.
+  const void* doorbell = nullptr;  // a `const Doorbell*` (src/core/wake_signal.h)
+  Deadline deadline{};             // the root startup deadline (RT-705)
+};
+
 class WorkerEndpoint {
  public:
   virtual ~WorkerEndpoint() = default;
+
+  // Process-backed endpoints fork their child here. The engine calls it while the process is
+  // still single-threaded (RT-704); in-process endpoints do nothing.
+  virtual void launch(const LaunchContext& context) { (void)context; }
+  // Blocks until the child reported ready; throws naming the child and cause (RT-705).
+  virtual void await_ready(Deadline deadline) { (void)deadline; }
+  // A file descriptor that becomes readable when the child dies (a pidfd), or -1.
+  virtual int liveness_fd() const { return -1; }
 
   virtual const EndpointCaps& caps() const = 0;
   // Called once by the engine before any submit; the endpoint keeps the pointer until shutdown.

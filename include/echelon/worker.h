@@ -32,10 +32,19 @@ class RunHandle {
   std::shared_ptr<RunState> run_;
 };
 
-// A nested in-process Worker child (level = parent level - 1); `setup` adds its own children.
+// How a child runs: in its own forked process (the default: isolated, crash-contained, reached
+// through a shared-memory mailbox) or on a thread of this process (cheap; for tests, tools and
+// callables that must share this process's memory).
+enum class ChildIsolation { PROCESS, THREAD };
+
+// A nested Worker child (level = parent level - 1). `setup` adds its own children and
+// registrations (it runs now, in this process); `child_init` runs inside the child process after
+// fork, before the child reports ready (throwing fails init).
 struct ChildWorkerConfig {
   WorkerOptions options;
   std::function<void(Worker&)> setup;
+  ChildIsolation isolation = ChildIsolation::PROCESS;
+  std::function<void()> child_init;
 };
 
 struct WorkerStats {
@@ -58,10 +67,10 @@ class Worker {
   const WorkerOptions& options() const;
 
   // --- children (before init) ---
-  // An in-process nested Worker of level-1 running orchestration entries; needs level >= 4.
+  // A nested Worker of level-1 running orchestration entries; needs level >= 4.
   WorkerId add_worker(ChildWorkerConfig config = {});
-  // An in-process SUB lane running sub entries.
-  void add_sub();
+  // A SUB worker running sub entries.
+  void add_sub(ChildIsolation isolation = ChildIsolation::PROCESS);
   // A NEXT_LEVEL child behind any endpoint implementation; the factory receives the stable id.
   WorkerId add_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>(WorkerId)>& factory);
   void add_sub_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>()>& factory);
@@ -73,6 +82,9 @@ class Worker {
   void unregister(const CallableHandle& handle);
 
   // --- lifecycle ---
+  // The single start-up point: forks every child process of the whole subtree before any thread
+  // starts, waits for all of them under one startup deadline, then starts the Schedulers. On any
+  // failure everything is rolled back (children killed and reaped) and the error names the child.
   void init();
   bool initialized() const;
   // Opens a run, calls fn on this thread, closes submission (RT-320).
@@ -94,6 +106,9 @@ class Worker {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  void launch_tree(Deadline deadline);
+  void await_tree(Deadline deadline);
+  void start_tree(Deadline deadline);
 };
 
 }  // namespace echelon

@@ -1,4 +1,4 @@
-#include "runtime/wake_signal.h"
+#include "core/wake_signal.h"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -18,7 +18,7 @@ long futex(std::atomic<uint32_t>* addr, int op, uint32_t val, const timespec* ti
 
 void WakeSignal::notify() noexcept {
   epoch_.fetch_add(1, std::memory_order_seq_cst);
-  if (waiters_.load(std::memory_order_seq_cst) != 0) futex(&epoch_, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr);
+  if (waiters_.load(std::memory_order_seq_cst) != 0) futex(&epoch_, FUTEX_WAKE, INT_MAX, nullptr);
 }
 
 void WakeSignal::wait(uint32_t seen, std::optional<Clock::time_point> deadline, SpinPolicy policy) {
@@ -35,7 +35,7 @@ void WakeSignal::wait(uint32_t seen, std::optional<Clock::time_point> deadline, 
       ts.tv_nsec = static_cast<long>(ns % 1000000000);
       tp = &ts;
     }
-    futex(&epoch_, FUTEX_WAIT_PRIVATE, seen, tp);  // EAGAIN / EINTR / ETIMEDOUT: loop re-checks
+    futex(&epoch_, FUTEX_WAIT, seen, tp);  // EAGAIN / EINTR / ETIMEDOUT: loop re-checks
   }
   waiters_.fetch_sub(1, std::memory_order_seq_cst);
 }

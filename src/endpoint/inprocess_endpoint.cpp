@@ -6,9 +6,9 @@
 #include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 #include "core/spin_wait.h"
+#include "endpoint/entry_table.h"
 #include "echelon/errors.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -17,14 +17,6 @@ namespace echelon {
 namespace {
 
 constexpr size_t kMaxMessageBytes = 4096;
-
-struct DigestHash {
-  size_t operator()(const Digest& d) const noexcept {
-    size_t h;
-    std::memcpy(&h, d.data(), sizeof h);
-    return h;
-  }
-};
 
 }  // namespace
 
@@ -43,7 +35,6 @@ struct InProcessEndpoint::State {
     std::shared_ptr<ControlTicket> control;  // set for a control
   };
 
-  EndpointRole role;
   Executor executor;
   Waker* waker = nullptr;
 
@@ -62,7 +53,7 @@ struct InProcessEndpoint::State {
   uint64_t running_dispatch = 0;  // 0 = none
 
   // Touched by the thread only.
-  std::unordered_map<Digest, const LocalEntry*, DigestHash> installed;
+  std::unique_ptr<EntryTable> entries;
 
   void post(EndpointEvent ev) {
     {
@@ -78,53 +69,15 @@ struct InProcessEndpoint::State {
     waker->wake();
   }
 
-  ControlReply run_control(const ControlRequest& req) {
-    ControlReply r;
-    if (req.name == "echo") {
-      r.ok = true;
-      r.payload = req.payload;
-      return r;
-    }
-    if (req.name == "register" || req.name == "unregister") {
-      if (req.payload.size() != CALLABLE_HASH_DIGEST_SIZE) {
-        r.error = fmt::format("{}: payload must be a 32-byte digest, got {} bytes", req.name, req.payload.size());
-        return r;
-      }
-      Digest d;
-      std::memcpy(d.data(), req.payload.data(), d.size());
-      if (req.name == "unregister") {
-        installed.erase(d);
-        r.ok = true;
-        return r;
-      }
-      const LocalEntry* e = find_local_entry(d);
-      if (!e) {
-        r.error = fmt::format("NOT_FOUND: {} is not in this process's callable table", to_hashid(d));
-        return r;
-      }
-      const EntryKind want = role == EndpointRole::SUB ? EntryKind::SUB : EntryKind::ORCHESTRATION;
-      if (e->entry_kind != want) {
-        r.error = fmt::format("REJECTED: {} ('{}') is a {} entry; this child runs {} entries", to_hashid(d), e->name,
-                              to_string(e->entry_kind), to_string(want));
-        return r;
-      }
-      installed[d] = e;
-      r.ok = true;
-      return r;
-    }
-    r.error = fmt::format("unknown control '{}'", req.name);
-    return r;
-  }
-
   void run_task(const Item& task) {
     EndpointEvent ev{task.dispatch_id, Outcome::SUCCESS, {}};
-    auto it = installed.find(task.digest);
-    if (it == installed.end()) {
+    const LocalEntry* entry = entries->find(task.digest);
+    if (!entry) {
       ev.outcome = Outcome::TASK_FAILURE;
       ev.message = fmt::format("callable {} is not installed on this child", to_hashid(task.digest));
     } else {
       try {
-        executor(*it->second, task.args, task.config);
+        executor(*entry, task.args, task.config);
       } catch (const std::exception& e) {
         ev.outcome = Outcome::TASK_FAILURE;
         ev.message = truncate_utf8(e.what(), kMaxMessageBytes);
@@ -153,7 +106,7 @@ struct InProcessEndpoint::State {
         else running_dispatch = item.dispatch_id;
       }
       if (item.control) {
-        ControlReply reply = run_control(item.control->request);
+        ControlReply reply = entries->handle(item.control->request.name, item.control->request.payload);
         {
           std::lock_guard lock(mu);
           item.control->reply = std::move(reply);
@@ -188,7 +141,7 @@ EndpointCaps InProcessEndpoint::default_caps(EndpointRole role, WorkerId id, int
 
 InProcessEndpoint::InProcessEndpoint(EndpointCaps caps, Executor executor)
     : caps_(std::move(caps)), state_(std::make_shared<State>()) {
-  state_->role = caps_.role;
+  state_->entries = std::make_unique<EntryTable>(caps_.role == EndpointRole::SUB ? EntryKind::SUB : EntryKind::ORCHESTRATION);
   state_->executor = std::move(executor);
 }
 

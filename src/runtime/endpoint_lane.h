@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "echelon/endpoint.h"
-#include "runtime/wake_signal.h"
+#include "core/wake_signal.h"
 
 namespace echelon {
 
@@ -21,14 +21,15 @@ class EndpointLane final : public Waker {
     Clock::time_point started;
   };
 
-  EndpointLane(uint32_t index, std::unique_ptr<WorkerEndpoint> endpoint, WakeSignal& signal)
-      : index_(index), endpoint_(std::move(endpoint)), caps_(endpoint_->caps()), signal_(signal) {}
+  // `event_flag` and `signal` live in memory shared across fork, so a child process can ring them.
+  EndpointLane(uint32_t index, std::unique_ptr<WorkerEndpoint> endpoint, std::atomic<uint32_t>& event_flag,
+               WakeSignal& signal)
+      : index_(index), endpoint_(std::move(endpoint)), caps_(endpoint_->caps()), has_events_(event_flag),
+        doorbell_{&event_flag, &signal} {}
 
-  void wake() noexcept override {
-    has_events_.store(true, std::memory_order_release);
-    signal_.notify();
-  }
-  bool take_events() { return has_events_.exchange(false, std::memory_order_acq_rel); }
+  void wake() noexcept override { doorbell_.ring(); }
+  bool take_events() { return has_events_.exchange(0, std::memory_order_acq_rel) != 0; }
+  const Doorbell& doorbell() const { return doorbell_; }
 
   uint32_t index() const { return index_; }
   WorkerEndpoint& endpoint() { return *endpoint_; }
@@ -61,8 +62,8 @@ class EndpointLane final : public Waker {
   uint32_t index_;
   std::unique_ptr<WorkerEndpoint> endpoint_;
   EndpointCaps caps_;
-  WakeSignal& signal_;
-  std::atomic<bool> has_events_{false};
+  std::atomic<uint32_t>& has_events_;
+  Doorbell doorbell_;
   std::atomic<bool> failed_{false};
 };
 

@@ -1,7 +1,14 @@
 // Engine lifecycle, lanes, controls and runs.
 #include "runtime/engine.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
 
 #include "echelon/errors.h"
 #include "fmt/format.h"
@@ -17,7 +24,12 @@ Clock::duration seconds(double s) {
 }  // namespace
 
 Engine::Engine(int level, const WorkerOptions& options, CallableRegistry& registry)
-    : level_(level), options_(options), registry_(registry), slots_(options.max_live_tasks) {
+    : level_(level),
+      options_(options),
+      registry_(registry),
+      wake_region_(sizeof(WakeRegion), "scheduler wake region"),
+      wake_((new (wake_region_.data()) WakeRegion())->signal),
+      slots_(options.max_live_tasks) {
   // Heap rings are mapped now, before any child is forked, so children see them at the same
   // address (RT-306). MAP_NORESERVE: untouched pages cost nothing.
   for (auto& ring : heap_rings_) ring = std::make_unique<HeapRing>(options_.heap_ring_bytes);
@@ -28,7 +40,9 @@ Engine::~Engine() { stop(); }
 uint32_t Engine::add_lane(std::unique_ptr<WorkerEndpoint> endpoint) {
   if (started_) throw UsageError("children must be added before init()");
   const uint32_t index = static_cast<uint32_t>(lanes_.size());
-  lanes_.push_back(std::make_unique<EndpointLane>(index, std::move(endpoint), wake_));
+  if (index >= kMaxLanes) throw UsageError(fmt::format("a Worker takes at most {} children", kMaxLanes));
+  lanes_.push_back(std::make_unique<EndpointLane>(index, std::move(endpoint),
+                                                  wake_region_.as<WakeRegion>()->lane_flags[index], wake_));
   EndpointLane& lane = *lanes_.back();
   if (lane.is_sub()) {
     sub_lanes_.push_back(index);
@@ -44,12 +58,64 @@ uint32_t Engine::add_lane(std::unique_ptr<WorkerEndpoint> endpoint) {
   return index;
 }
 
+void Engine::launch(Deadline deadline) {
+  launched_ = true;  // from here on stop() must release whatever was launched
+  for (auto& lane : lanes_) lane->endpoint().launch(LaunchContext{&lane->doorbell(), deadline});
+}
+
+void Engine::await_ready(Deadline deadline) {
+  for (auto& lane : lanes_) lane->endpoint().await_ready(deadline);
+}
+
 void Engine::start() {
   if (started_) return;
   reserved_.assign(lanes_.size(), false);
   for (auto& lane : lanes_) lane->endpoint().attach(lane.get());
   started_ = true;
   scheduler_ = std::thread([this] { scheduler_main(); });
+  bool has_children = false;
+  for (auto& lane : lanes_) has_children = has_children || lane->endpoint().liveness_fd() >= 0;
+  if (has_children) {
+    watcher_stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (watcher_stop_fd_ < 0) throw Error(fmt::format("eventfd for the child watcher failed: {}", std::strerror(errno)));
+    watcher_ = std::thread([this] { watch_children(); });
+  }
+}
+
+void Engine::watch_children() {
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) {
+    spdlog::error("child watcher: epoll_create1 failed: {}", std::strerror(errno));
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = UINT64_MAX;
+  epoll_ctl(ep, EPOLL_CTL_ADD, watcher_stop_fd_, &ev);
+  for (auto& lane : lanes_) {
+    const int fd = lane->endpoint().liveness_fd();
+    if (fd < 0) continue;
+    ev.data.u64 = lane->index();
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  }
+  while (true) {
+    epoll_event events[16];
+    const int n = epoll_wait(ep, events, 16, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    bool stop = false;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == UINT64_MAX) {
+        stop = true;
+        continue;
+      }
+      EndpointLane& lane = *lanes_[events[i].data.u64];
+      epoll_ctl(ep, EPOLL_CTL_DEL, lane.endpoint().liveness_fd(), nullptr);  // a death fires once
+      lane.wake();
+    }
+    if (stop) break;
+  }
+  close(ep);
 }
 
 void Engine::stop() {
@@ -61,20 +127,32 @@ void Engine::stop() {
   }
   space_cv_.notify_all();
   run_cv_.notify_all();
-  if (!started_) return;
+  // A failed init rolls back at once; a normal close gives children close_grace to finish.
+  const Deadline grace = Clock::now() + (started_ ? seconds(options_.close_grace_s) : Clock::duration::zero());
+  if (!started_) {
+    // Launched but never started (a failed init): release every child that was forked.
+    if (launched_)
+      for (auto& lane : lanes_) lane->endpoint().shutdown(grace);
+    return;
+  }
   stop_requested_.store(true, std::memory_order_release);
   for (auto& lane : lanes_) lane->endpoint().request_stop("the Worker is closing");
   wake_.notify();
   scheduler_.join();
   run_cv_.notify_all();
-  const Deadline deadline = Clock::now() + seconds(options_.close_grace_s);
   for (auto& lane : lanes_) {
     try {
-      lane->endpoint().shutdown(deadline);
+      lane->endpoint().shutdown(grace);
     } catch (const std::exception& e) {
       spdlog::error("worker {} (lane {}) shutdown failed: {}", lane->worker_id(), lane->index(), e.what());
     }
   }
+  if (watcher_.joinable()) {
+    const uint64_t one = 1;
+    (void)!write(watcher_stop_fd_, &one, sizeof one);
+    watcher_.join();
+  }
+  if (watcher_stop_fd_ >= 0) close(watcher_stop_fd_);
 }
 
 int Engine::lane_of(WorkerId id) const {

@@ -20,7 +20,8 @@
 #include "runtime/run_state.h"
 #include "runtime/slot_pool.h"
 #include "runtime/task_slot.h"
-#include "runtime/wake_signal.h"
+#include "core/shared_mapping.h"
+#include "core/wake_signal.h"
 
 namespace echelon {
 
@@ -50,7 +51,12 @@ class Engine {
 
   // --- set-up, before start() ---
   uint32_t add_lane(std::unique_ptr<WorkerEndpoint> endpoint);
-  void start();  // attaches every endpoint and starts the Scheduler thread
+  // Start-up in three phases so every fork happens before any thread (RT-704/705): launch forks
+  // process-backed children, await_ready waits for their INIT_READY, start attaches every endpoint
+  // and starts the Scheduler (and the child watcher when there are child processes).
+  void launch(Deadline deadline);
+  void await_ready(Deadline deadline);
+  void start();
   bool started() const { return started_; }
   // Stops admission, stops every endpoint, drains completions, joins the Scheduler, shuts the
   // endpoints down within close_grace. Idempotent.
@@ -124,9 +130,23 @@ class Engine {
   TaskSlot* ready_slot(QueueRef ref);
   bool any_sub_lane_alive() const;
 
+  static constexpr uint32_t kMaxLanes = 1024;
+  // The Scheduler's wake signal and the lanes' event flags, in memory shared across fork so child
+  // processes can ring them.
+  struct WakeRegion {
+    WakeSignal signal;
+    std::atomic<uint32_t> lane_flags[kMaxLanes];
+  };
+  void watch_children();
+
   const int level_;
   const WorkerOptions options_;
   CallableRegistry& registry_;
+  SharedMapping wake_region_;
+  WakeSignal& wake_;
+  std::thread watcher_;  // turns a child's pidfd firing into a wake of its lane
+  int watcher_stop_fd_ = -1;
+  bool launched_ = false;
 
   std::mutex mu_;                    // guards everything below that is not atomic
   std::condition_variable run_cv_;   // run terminal / admission
@@ -144,7 +164,6 @@ class Engine {
   std::vector<uint32_t> sub_lanes_;
   std::vector<uint32_t> next_level_lanes_;
 
-  WakeSignal wake_;
   std::atomic<bool> stop_requested_{false};
   bool started_ = false;
   bool stopped_ = false;

@@ -4,7 +4,9 @@
 #include <mutex>
 
 #include "echelon/errors.h"
+#include "endpoint/entry_table.h"
 #include "endpoint/inprocess_endpoint.h"
+#include "endpoint/local_mailbox_endpoint.h"
 #include "fmt/format.h"
 #include "runtime/engine.h"
 #include "spdlog/spdlog.h"
@@ -20,6 +22,48 @@ Deadline after(double seconds) {
 
 std::vector<uint8_t> digest_bytes(const Digest& d) { return std::vector<uint8_t>(d.begin(), d.end()); }
 
+// A forked SUB child: runs sub entries on the arguments decoded from its mailbox.
+class SubService final : public ChildService {
+ public:
+  void run(const DecodedTask& task) override {
+    const LocalEntry* e = entries_.find(task.digest);
+    if (!e) throw Error(fmt::format("callable {} is not installed on this SUB child", to_hashid(task.digest)));
+    e->sub(SubCall(task.args));
+  }
+  ControlReply control(const std::string& name, std::span<const uint8_t> payload) override {
+    return entries_.handle(name, payload);
+  }
+
+ private:
+  EntryTable entries_{EntryKind::SUB};
+};
+
+// A forked nested-Worker child: initialises the inner Worker (its own subtree) in the child, then
+// runs each task as a run of the inner Worker (RT-103).
+class NestedWorkerService final : public ChildService {
+ public:
+  NestedWorkerService(std::shared_ptr<Worker> inner, std::function<void()> child_init)
+      : inner_(std::move(inner)), child_init_(std::move(child_init)) {}
+  void start() override {
+    if (child_init_) child_init_();
+    inner_->init();
+  }
+  void run(const DecodedTask& task) override {
+    const LocalEntry* e = entries_.find(task.digest);
+    if (!e) throw Error(fmt::format("callable {} is not installed on this child", to_hashid(task.digest)));
+    inner_->run(e->orch, task.args, task.config);
+  }
+  ControlReply control(const std::string& name, std::span<const uint8_t> payload) override {
+    return entries_.handle(name, payload);
+  }
+  void stop() override { inner_->close(); }
+
+ private:
+  std::shared_ptr<Worker> inner_;
+  std::function<void()> child_init_;
+  EntryTable entries_{EntryKind::ORCHESTRATION};
+};
+
 }  // namespace
 
 struct Worker::Impl {
@@ -30,7 +74,9 @@ struct Worker::Impl {
   WorkerOptions options;
   CallableRegistry registry;
   Engine engine;
-  std::vector<std::shared_ptr<Worker>> nested;  // in-process nested Workers, initialised with us
+  std::vector<std::shared_ptr<Worker>> threaded;  // nested Workers on threads of this process
+  std::vector<std::shared_ptr<Worker>> forked;    // nested Workers living in child processes
+  uint32_t sub_count = 0;
   WorkerId next_worker_id = 0;
   bool initialized = false;
   bool closed = false;
@@ -104,21 +150,36 @@ WorkerId Worker::add_worker(ChildWorkerConfig config) {
   auto inner = std::make_shared<Worker>(im.level - 1, config.options);
   if (config.setup) config.setup(*inner);
   const WorkerId id = im.next_worker_id++;
-  auto executor = [inner](const LocalEntry& entry, const TaskArgs& args, const CallConfig& config) {
-    inner->run(entry.orch, args, config);
-  };
-  im.engine.add_lane(std::make_unique<InProcessEndpoint>(
-      InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, im.level - 1, im.pipeline_depth()), executor));
-  im.nested.push_back(std::move(inner));
+  EndpointCaps caps = InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, im.level - 1, im.pipeline_depth());
+  if (config.isolation == ChildIsolation::THREAD) {
+    if (config.child_init) config.child_init();
+    auto executor = [inner](const LocalEntry& entry, const TaskArgs& args, const CallConfig& cfg) {
+      inner->run(entry.orch, args, cfg);
+    };
+    im.engine.add_lane(std::make_unique<InProcessEndpoint>(caps, executor));
+    im.threaded.push_back(std::move(inner));
+  } else {
+    auto factory = [inner, child_init = config.child_init] {
+      return std::make_unique<NestedWorkerService>(inner, child_init);
+    };
+    im.engine.add_lane(std::make_unique<LocalMailboxEndpoint>(caps, fmt::format("worker {}", id), factory));
+    im.forked.push_back(std::move(inner));
+  }
   return id;
 }
 
-void Worker::add_sub() {
+void Worker::add_sub(ChildIsolation isolation) {
   Impl& im = *impl_;
   im.require_setup_phase("add_sub");
-  auto executor = [](const LocalEntry& entry, const TaskArgs& args, const CallConfig&) { entry.sub(SubCall(args)); };
-  im.engine.add_lane(std::make_unique<InProcessEndpoint>(
-      InProcessEndpoint::default_caps(EndpointRole::SUB, kNoWorker, im.level, im.pipeline_depth()), executor));
+  const EndpointCaps caps = InProcessEndpoint::default_caps(EndpointRole::SUB, kNoWorker, im.level, im.pipeline_depth());
+  const uint32_t n = im.sub_count++;
+  if (isolation == ChildIsolation::THREAD) {
+    auto executor = [](const LocalEntry& entry, const TaskArgs& args, const CallConfig&) { entry.sub(SubCall(args)); };
+    im.engine.add_lane(std::make_unique<InProcessEndpoint>(caps, executor));
+  } else {
+    im.engine.add_lane(std::make_unique<LocalMailboxEndpoint>(caps, fmt::format("sub{}", n),
+                                                              [] { return std::make_unique<SubService>(); }));
+  }
 }
 
 WorkerId Worker::add_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>(WorkerId)>& factory) {
@@ -166,25 +227,42 @@ void Worker::unregister(const CallableHandle& handle) {
   }
 }
 
+void Worker::launch_tree(Deadline deadline) {
+  impl_->engine.launch(deadline);
+  for (auto& child : impl_->threaded) child->launch_tree(deadline);
+}
+
+void Worker::await_tree(Deadline deadline) {
+  impl_->engine.await_ready(deadline);
+  for (auto& child : impl_->threaded) child->await_tree(deadline);
+}
+
+void Worker::start_tree(Deadline deadline) {
+  Impl& im = *impl_;
+  for (auto& child : im.threaded) child->start_tree(deadline);
+  im.engine.start();
+  // Registrations made before init: every child confirms them before the Worker is usable.
+  for (const auto& id : im.pending) {
+    auto rec = im.registry.find(id.digest);
+    if (rec) im.install_everywhere(id, rec->installed_lanes, deadline);
+  }
+  im.pending.clear();
+  im.initialized = true;
+}
+
 void Worker::init() {
   Impl& im = *impl_;
   if (im.initialized) return;
   if (im.closed) throw UsageError("init: the Worker is closed");
   const Deadline deadline = after(im.options.startup_timeout_s);
   try {
-    for (auto& child : im.nested) child->init();
-    im.engine.start();
-    // Registrations made before init: every child confirms them before the Worker is usable.
-    for (const auto& id : im.pending) {
-      auto rec = im.registry.find(id.digest);
-      if (rec) im.install_everywhere(id, rec->installed_lanes, deadline);
-    }
-    im.pending.clear();
-    im.initialized = true;
-  } catch (...) {
-    im.initialized = false;
+    launch_tree(deadline);  // every fork of this process's subtree happens here, before any thread
+    await_tree(deadline);
+    start_tree(deadline);
+  } catch (const std::exception& e) {
     close();
-    throw;
+    throw Error(fmt::format("init of level-{} Worker failed (everything started was rolled back): {}", im.level,
+                            e.what()));
   }
 }
 
@@ -219,7 +297,7 @@ void Worker::close() {
   if (im.closed) return;
   im.closed = true;
   im.engine.stop();
-  for (auto& child : im.nested) child->close();
+  for (auto& child : im.threaded) child->close();
 }
 
 ControlReply Worker::control(WorkerId worker, const ControlRequest& request, std::optional<double> timeout_s) {

@@ -12,7 +12,7 @@ namespace {
 // while it runs.
 struct SubFixture {
   explicit SubFixture(int lanes = 2, WorkerOptions opts = quick_options()) : w(3, opts) {
-    for (int i = 0; i < lanes; ++i) w.add_sub();
+    for (int i = 0; i < lanes; ++i) w.add_sub(ChildIsolation::THREAD);
     hold = w.register_callable(sub_fn("orch.hold", [this](const SubCall& c) {
       trace.push(c.args().scalar_as<int64_t>(0));
       gate.wait();
@@ -96,8 +96,8 @@ TEST(OrchestratorTest, RawRunsAfterProducerAndSeesItsData) {
   HostBuffer b(4096);
   const Tensor x = b.view(0, {16}, DataType::INT32);
   Worker w(3, quick_options());
-  w.add_sub();
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
+  w.add_sub(ChildIsolation::THREAD);
   auto write = w.register_callable(sub_fn("orch.write", [](const SubCall& c) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     for (int i = 0; i < 16; ++i) c.data_as<int32_t>(0)[i] = i * 7;
@@ -129,8 +129,8 @@ TEST(OrchestratorTest, UnboundTensorOnlyLegalAsLocalOutput) {
 
 TEST(OrchestratorTest, UnboundOutputIsMaterializedFromHeapRing) {
   Worker w(3, quick_options());
-  w.add_sub();
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
+  w.add_sub(ChildIsolation::THREAD);
   auto fill = w.register_callable(sub_fn("orch.fill", [](const SubCall& c) {
     for (int i = 0; i < 100; ++i) c.data_as<float>(0)[i] = static_cast<float>(i);
   }));
@@ -158,7 +158,7 @@ TEST(OrchestratorTest, ConsumerKeepsAutoOutputAlive) {
   // The producer's slot (and its heap slab) must outlive an inner scope while a consumer that was
   // submitted in the outer scope still has to read it.
   Worker w(3, quick_options());
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
   Gate gate;
   auto fill = w.register_callable(sub_fn("orch.fill2", [](const SubCall& c) {
     for (int i = 0; i < 256; ++i) c.data_as<int32_t>(0)[i] = 5;

@@ -85,7 +85,7 @@ TEST(RandomDagTest, TenThousandTasksMatchSequentialReference) {
     for (uint32_t i = 0; i < kElems; ++i) bufs.back().data_as<uint64_t>()[i] = b * 1000 + i;
   }
   Worker w(3, quick_options());
-  for (int i = 0; i < 3; ++i) w.add_sub();
+  for (int i = 0; i < 3; ++i) w.add_sub(ChildIsolation::THREAD);
   auto h = w.register_callable(sub_fn("dag.apply", [&](const SubCall& c) {
     const RandomTask& t = tasks[c.args().scalar_as<uint64_t>(0)];
     std::vector<uint64_t*> ptrs(kBuffers);

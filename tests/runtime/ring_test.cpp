@@ -55,7 +55,7 @@ TEST(RingTest, RingsReclaimIndependently) {
   // Two scopes at different depths allocate from different rings; a live slab in one ring never
   // blocks the other.
   Worker w(3, quick_options());
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
   w.init();
   w.run([&](Orchestrator& o) {
     const Tensor outer = o.alloc({1024}, DataType::FLOAT32);
@@ -72,7 +72,7 @@ TEST(RingTest, TimeoutNamesResource) {
   opts.max_live_tasks = 4;
   opts.alloc_timeout_s = 0.2;
   Worker w(3, opts);
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
   Gate gate;
   auto h = w.register_callable(sub_fn("ring.gate", [&](const SubCall&) { gate.wait(); }));
   w.init();
@@ -96,7 +96,7 @@ TEST(RingTest, BackPressureThenReleaseUnblocks) {
   WorkerOptions opts = quick_options();
   opts.max_live_tasks = 4;
   Worker w(3, opts);
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
   Gate gate;
   std::atomic<int> ran{0};
   auto h = w.register_callable(sub_fn("ring.bp", [&](const SubCall&) {
@@ -121,7 +121,7 @@ TEST(RingTest, BackPressureThenReleaseUnblocks) {
 
 TEST(RingTest, OversizedRequestFailsAtOnce) {
   Worker w(3, quick_options());
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
   w.init();
   const auto t0 = std::chrono::steady_clock::now();
   const std::string err = what_of([&] { w.run([&](Orchestrator& o) { o.alloc({64u << 20}, DataType::FLOAT32); }); });

@@ -17,7 +17,7 @@ namespace {
 // on the child's thread: `hold` logs its scalar and waits on the gate, `mark` logs, `fail` throws.
 struct L4Fixture {
   explicit L4Fixture(int n = 3, WorkerOptions opts = quick_options()) : w(4, opts) {
-    for (int i = 0; i < n; ++i) w.add_worker();
+    for (int i = 0; i < n; ++i) w.add_worker({.isolation = ChildIsolation::THREAD});
     hold = w.register_callable(orch_fn("sched.hold", [this](Orchestrator&, const TaskArgs& a, const CallConfig&) {
       trace.push(a.scalar_as<int64_t>(0));
       gate.wait();
@@ -184,8 +184,8 @@ TEST(SchedulerTest, SkippedMembersNeverDispatch) {
 
 TEST(SchedulerTest, SubDispatchesWhileNextLevelSaturated) {
   Worker w(4, quick_options());
-  w.add_worker();
-  w.add_sub();
+  w.add_worker({.isolation = ChildIsolation::THREAD});
+  w.add_sub(ChildIsolation::THREAD);
   Gate gate;
   Trace trace;
   auto hold = w.register_callable(orch_fn("sched.nlhold", [&](Orchestrator&, const TaskArgs&, const CallConfig&) { gate.wait(); }));
@@ -243,8 +243,8 @@ TEST(SchedulerTest, ConsumeIsIdempotentUnderRace) {
   // Many producers completing while consumers are wired: every slot is consumed exactly once, so
   // the live count returns to zero and nothing is freed twice.
   Worker w(3, quick_options());
-  w.add_sub();
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
+  w.add_sub(ChildIsolation::THREAD);
   std::atomic<int> ran{0};
   auto inc = w.register_callable(sub_fn("sched.inc", [&](const SubCall&) { ran.fetch_add(1); }));
   w.init();

@@ -14,28 +14,28 @@ TEST(WorkerTest, AddChildValidatesLevelAndPhase) {
   EXPECT_THROW(Worker(2), ValidationError);
   EXPECT_THROW(Worker(7), ValidationError);
   Worker l3(3, quick_options());
-  const std::string err = what_of([&] { l3.add_worker(); });
+  const std::string err = what_of([&] { l3.add_worker({.isolation = ChildIsolation::THREAD}); });
   EXPECT_NE(err.find("level-3"), std::string::npos) << err;
-  l3.add_sub();
+  l3.add_sub(ChildIsolation::THREAD);
   l3.init();
   EXPECT_THROW(l3.add_sub(), UsageError);
   Worker l4(4, quick_options());
-  l4.add_worker();
+  l4.add_worker({.isolation = ChildIsolation::THREAD});
   l4.init();
   EXPECT_THROW(l4.add_worker(), UsageError);
 }
 
 TEST(WorkerTest, WorkerIdsAreStableAcrossMixedAddOrder) {
   Worker w(4, quick_options());
-  const WorkerId a = w.add_worker();
-  w.add_sub();
+  const WorkerId a = w.add_worker({.isolation = ChildIsolation::THREAD});
+  w.add_sub(ChildIsolation::THREAD);
   const WorkerId b = w.add_endpoint([&](WorkerId id) {
     return std::make_unique<InProcessEndpoint>(InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, 3),
                                                [](const LocalEntry&, const TaskArgs&, const CallConfig&) {
                                                  throw std::runtime_error("worker 1 is not the target here");
                                                });
   });
-  const WorkerId c = w.add_worker();
+  const WorkerId c = w.add_worker({.isolation = ChildIsolation::THREAD});
   EXPECT_EQ(a, 0);
   EXPECT_EQ(b, 1);
   EXPECT_EQ(c, 2);
@@ -51,7 +51,7 @@ TEST(WorkerTest, WorkerIdsAreStableAcrossMixedAddOrder) {
 TEST(WorkerTest, LevelDoesNotChangeSchedulingBehaviour) {
   auto run_on = [](int level) {
     Worker w(level, quick_options());
-    w.add_sub();
+    w.add_sub(ChildIsolation::THREAD);
     Trace trace;
     auto h = w.register_callable(sub_fn("worker.lvl", [&](const SubCall& c) { trace.push(c.args().scalar_as<int64_t>(0)); }));
     w.init();
@@ -93,7 +93,7 @@ TEST(WorkerTest, AdmissionTimeoutIsHonoured) {
   o.admission_depth = 1;
   o.admission_timeout_s = 0.1;
   Worker w(3, o);
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
   Gate gate;
   auto hold = w.register_callable(sub_fn("worker.adm", [&](const SubCall&) { gate.wait(); }));
   w.init();
@@ -107,8 +107,8 @@ TEST(WorkerTest, AdmissionTimeoutIsHonoured) {
 
 TEST(WorkerTest, DrainWaitsForAllRuns) {
   Worker w(3, quick_options());
-  w.add_sub();
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
+  w.add_sub(ChildIsolation::THREAD);
   std::atomic<int> ran{0};
   auto slow = w.register_callable(sub_fn("worker.slow", [&](const SubCall&) {
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
@@ -127,7 +127,7 @@ TEST(WorkerTest, DrainWaitsForAllRuns) {
 
 TEST(WorkerTest, DrainRaisesRootError) {
   Worker w(3, quick_options());
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
   auto fail = w.register_callable(sub_fn("worker.fail", [](const SubCall&) { throw std::runtime_error("drained failure"); }));
   w.init();
   w.submit([&](Orchestrator& o) { o.submit_sub(fail, TaskArgs{}); });
@@ -139,7 +139,7 @@ TEST(WorkerTest, CloseWithInflightTaskFailsItAndReturns) {
   WorkerOptions o = quick_options();
   o.close_grace_s = 0.3;
   Worker w(3, o);
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
   Gate gate;
   auto hold = w.register_callable(sub_fn("worker.closehold", [&](const SubCall&) { gate.wait(); }));
   w.init();
@@ -161,8 +161,8 @@ TEST(WorkerTest, TaskTimeoutFailsTheEndpoint) {
   WorkerOptions o = quick_options();
   o.task_timeout_s = 0.2;
   Worker w(4, o);
-  w.add_worker();
-  w.add_worker();
+  w.add_worker({.isolation = ChildIsolation::THREAD});
+  w.add_worker({.isolation = ChildIsolation::THREAD});
   Gate gate;
   auto hold = w.register_callable(orch_fn("worker.th", [&](Orchestrator&, const TaskArgs&, const CallConfig&) { gate.wait(); }));
   auto noop = w.register_callable(orch_fn("worker.noop", [](Orchestrator&, const TaskArgs&, const CallConfig&) {}));
@@ -179,7 +179,7 @@ TEST(WorkerTest, TaskTimeoutFailsTheEndpoint) {
 
 TEST(EndpointTest, ControlIsOrderedAfterRunningTask) {
   Worker w(4, quick_options());
-  w.add_worker();
+  w.add_worker({.isolation = ChildIsolation::THREAD});
   Gate gate;
   std::atomic<bool> task_done{false};
   auto hold = w.register_callable(orch_fn("ep.hold", [&](Orchestrator&, const TaskArgs&, const CallConfig&) {
@@ -207,7 +207,7 @@ TEST(EndpointTest, ControlIsOrderedAfterRunningTask) {
 
 TEST(EndpointTest, ControlDeadlineIncludesQueueTime) {
   Worker w(4, quick_options());
-  w.add_worker();
+  w.add_worker({.isolation = ChildIsolation::THREAD});
   Gate gate;
   auto hold = w.register_callable(orch_fn("ep.hold2", [&](Orchestrator&, const TaskArgs&, const CallConfig&) { gate.wait(); }));
   w.init();
@@ -224,8 +224,8 @@ TEST(EndpointTest, ControlDeadlineIncludesQueueTime) {
 
 TEST(CallableTest, HandleIsBoundToItsWorker) {
   Worker a(3, quick_options()), b(3, quick_options());
-  a.add_sub();
-  b.add_sub();
+  a.add_sub(ChildIsolation::THREAD);
+  b.add_sub(ChildIsolation::THREAD);
   const auto fn = sub_fn("call.bound", [](const SubCall&) {});
   auto ha = a.register_callable(fn);
   auto hb = b.register_callable(fn);
@@ -241,7 +241,7 @@ TEST(CallableTest, HandleIsBoundToItsWorker) {
 
 TEST(CallableTest, DuplicateRegisterSharesStateAndUnregisterKeepsOther) {
   Worker w(3, quick_options());
-  w.add_sub();
+  w.add_sub(ChildIsolation::THREAD);
   std::atomic<int> ran{0};
   const auto fn = sub_fn("call.dup", [&](const SubCall&) { ran.fetch_add(1); });
   auto h1 = w.register_callable(fn);
@@ -266,7 +266,7 @@ TEST(CallableTest, InprocNameBindsOneFunction) {
 TEST(CallableTest, EligibilityErrorNamesCriterion) {
   // Worker 1 is a child that does not run in-process callables: it never installs them.
   Worker w(4, quick_options());
-  w.add_worker();
+  w.add_worker({.isolation = ChildIsolation::THREAD});
   w.add_endpoint([](WorkerId id) {
     EndpointCaps caps = InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, 3);
     caps.callable_kinds = {CallableKind::CHIP_CALLABLE};
@@ -294,8 +294,8 @@ TEST(CallableTest, EligibilityErrorNamesCriterion) {
 
 TEST(CallableTest, PostInitRegisterInstallsEverywhere) {
   Worker w(4, quick_options());
-  w.add_worker();
-  w.add_worker();
+  w.add_worker({.isolation = ChildIsolation::THREAD});
+  w.add_worker({.isolation = ChildIsolation::THREAD});
   w.init();
   std::atomic<int> ran{0};
   auto h = w.register_callable(orch_fn("call.late", [&](Orchestrator&, const TaskArgs&, const CallConfig&) { ran.fetch_add(1); }));
@@ -314,10 +314,12 @@ TEST(NestedTest, LocalL3ChildRunsItsOwnDag) {
     sub_runs.fetch_add(1);
   });
   for (int i = 0; i < 2; ++i) {
-    w.add_worker({quick_options(), [&](Worker& l3) {
-                    l3.add_sub();
+    w.add_worker({quick_options(),
+                  [&](Worker& l3) {
+                    l3.add_sub(ChildIsolation::THREAD);
                     l3.register_callable(leaf);
-                  }});
+                  },
+                  ChildIsolation::THREAD});
   }
   auto body = w.register_callable(orch_fn("nested.body", [&](Orchestrator& o, const TaskArgs& a, const CallConfig&) {
     const CallableHandle h = o.callable(leaf);
@@ -337,10 +339,12 @@ TEST(NestedTest, LocalL3ChildRunsItsOwnDag) {
 TEST(NestedTest, InnerErrorBecomesParentTaskFailure) {
   Worker w(4, quick_options());
   const auto leaf = sub_fn("nested.bad", [](const SubCall&) { throw std::runtime_error("leaf exploded"); });
-  w.add_worker({quick_options(), [&](Worker& l3) {
-                  l3.add_sub();
+  w.add_worker({quick_options(),
+                [&](Worker& l3) {
+                  l3.add_sub(ChildIsolation::THREAD);
                   l3.register_callable(leaf);
-                }});
+                },
+                ChildIsolation::THREAD});
   auto body = w.register_callable(orch_fn("nested.body2", [&](Orchestrator& o, const TaskArgs&, const CallConfig&) {
     o.submit_sub(o.callable(leaf), TaskArgs{});
   }));
