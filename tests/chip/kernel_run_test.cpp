@@ -20,6 +20,14 @@ class ChipKernelRun : public ::testing::Test {
     const auto blob = testing::kernel_blob(name);
     return load_kernel(blob, sha256(blob), dir_.path());
   }
+  // Runs a tensor-less kernel whose one scalar is `scalar` (the fail kernel's mode); expects failure.
+  std::string failure_of(const std::string& name, uint64_t scalar) {
+    const LoadedKernel kernel = load(name);
+    const uint64_t scalars[] = {scalar};
+    const KernelOutcome out = run_kernel(kernel, {}, scalars, config_);
+    EXPECT_FALSE(out.ok);
+    return out.message;
+  }
   static void fill(HostFloats& h, float seed) {
     for (size_t i = 0; i < h.values().size(); ++i) h[i] = seed + 0.25f * static_cast<float>(i % 17) - static_cast<float>(i % 5);
   }
@@ -28,6 +36,17 @@ class ChipKernelRun : public ::testing::Test {
 };
 
 uint64_t float_bits(float f) { return std::bit_cast<uint32_t>(f); }
+
+// Checks row-major C[MxN] against a CPU product of row-major A[MxK] and B read through b_at(k, j).
+template <typename BAt>
+void expect_gemm_matches_cpu(HostFloats& a, BAt b_at, HostFloats& c, uint32_t M, uint32_t K, uint32_t N) {
+  for (uint32_t i = 0; i < M; ++i)
+    for (uint32_t j = 0; j < N; ++j) {
+      float ref = 0.0f;
+      for (uint32_t k = 0; k < K; ++k) ref += a[i * K + k] * b_at(k, j);
+      EXPECT_FLOAT_EQ(c[i * N + j], ref) << i << "," << j;
+    }
+}
 
 TEST_F(ChipKernelRun, VectorAddMatchesCpu) {
   const LoadedKernel vadd = load("vadd");
@@ -80,12 +99,7 @@ TEST_F(ChipKernelRun, GemmNonSquareMatchesCpu) {
   const Tensor args[] = {a.view({M, K}), b.view({K, N}), c.view({M, N})};
   const KernelOutcome out = run_kernel(gemm, args, {}, config_);
   ASSERT_TRUE(out.ok) << out.message;
-  for (uint32_t i = 0; i < M; ++i)
-    for (uint32_t j = 0; j < N; ++j) {
-      float ref = 0.0f;
-      for (uint32_t k = 0; k < K; ++k) ref += a[i * K + k] * b[k * N + j];
-      EXPECT_FLOAT_EQ(c[i * N + j], ref) << i << "," << j;
-    }
+  expect_gemm_matches_cpu(a, [&](uint32_t k, uint32_t j) { return b[k * N + j]; }, c, M, K, N);
 }
 
 TEST_F(ChipKernelRun, GemmTransposedViewMatchesCpu) {
@@ -97,12 +111,7 @@ TEST_F(ChipKernelRun, GemmTransposedViewMatchesCpu) {
   const Tensor args[] = {a.view({M, K}), bt.view({K, N}, {1, K}), c.view({M, N})};
   const KernelOutcome out = run_kernel(gemm, args, {}, config_);
   ASSERT_TRUE(out.ok) << out.message;
-  for (uint32_t i = 0; i < M; ++i)
-    for (uint32_t j = 0; j < N; ++j) {
-      float ref = 0.0f;
-      for (uint32_t k = 0; k < K; ++k) ref += a[i * K + k] * bt[j * K + k];
-      EXPECT_FLOAT_EQ(c[i * N + j], ref) << i << "," << j;
-    }
+  expect_gemm_matches_cpu(a, [&](uint32_t k, uint32_t j) { return bt[j * K + k]; }, c, M, K, N);
 }
 
 TEST_F(ChipKernelRun, GemmShapeMismatchReturnsError) {
@@ -125,38 +134,23 @@ TEST_F(ChipKernelRun, KernelRejectsWrongDtype) {
 }
 
 TEST_F(ChipKernelRun, KernelErrorMessageSurfaces) {
-  const LoadedKernel fail = load("fail");
-  const uint64_t mode[] = {0};
-  const KernelOutcome out = run_kernel(fail, {}, mode, config_);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.message, "fail kernel: deliberate failure");
+  EXPECT_EQ(failure_of("fail", 0), "fail kernel: deliberate failure");
 }
 
 TEST_F(ChipKernelRun, EmptyKernelErrorNamesReturnCode) {
-  const LoadedKernel fail = load("fail");
-  const uint64_t mode[] = {1};
-  const KernelOutcome out = run_kernel(fail, {}, mode, config_);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.message, "kernel returned 42");
+  EXPECT_EQ(failure_of("fail", 1), "kernel returned 42");
 }
 
 TEST_F(ChipKernelRun, UnterminatedKernelErrorCutOnUtf8Boundary) {
-  const LoadedKernel fail = load("fail");
-  const uint64_t mode[] = {2};
-  const KernelOutcome out = run_kernel(fail, {}, mode, config_);
-  EXPECT_FALSE(out.ok);
+  const std::string message = failure_of("fail", 2);
   // 'x' plus 1364 whole three-byte characters; the partial one at the buffer's end is dropped.
-  ASSERT_EQ(out.message.size(), 1u + 3u * 1364u);
-  EXPECT_EQ(out.message[0], 'x');
-  EXPECT_EQ(out.message.substr(out.message.size() - 3), "\xE2\x82\xAC");
+  ASSERT_EQ(message.size(), 1u + 3u * 1364u);
+  EXPECT_EQ(message[0], 'x');
+  EXPECT_EQ(message.substr(message.size() - 3), "\xE2\x82\xAC");
 }
 
 TEST_F(ChipKernelRun, ThrowingCppKernelBecomesError) {
-  const LoadedKernel thrower = load("throw");
-  const uint64_t scalar[] = {0};
-  const KernelOutcome out = run_kernel(thrower, {}, scalar, config_);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.message, "kernel threw: throw kernel: deliberate exception");
+  EXPECT_EQ(failure_of("throw", 0), "kernel threw: throw kernel: deliberate exception");
 }
 
 TEST_F(ChipKernelRun, WrongTensorCountRejectedWithoutCall) {
