@@ -10,7 +10,13 @@ ChipRuntime::ChipRuntime(const std::string& dir_prefix) : dir_(dir_prefix) {}
 
 const LoadedKernel& ChipRuntime::install(const Digest& callable_digest, std::span<const uint8_t> blob,
                                          const Digest& blob_sha256) {
-  if (const LoadedKernel* existing = find(callable_digest)) return *existing;
+  if (const LoadedKernel* existing = find(callable_digest)) {
+    // A digest names one blob forever; a different blob under it is refused, not ignored.
+    if (sha256(blob) != existing->blob_sha256())
+      throw ChipError(fmt::format("chip callable {} is installed with blob {}; refusing a different blob under it",
+                                  to_hashid(callable_digest), to_hashid(existing->blob_sha256())));
+    return *existing;
+  }
   LoadedKernel kernel = load_kernel(blob, blob_sha256, dir_.path());
   const Digest rebuilt = sha256(local_chip_descriptor(kernel.blob_sha256(), kernel.signature_hash()));
   if (rebuilt != callable_digest)

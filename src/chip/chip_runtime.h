@@ -20,7 +20,8 @@ class ChipRuntime {
 
   // Verifies and loads `blob` under `callable_digest`: load_kernel's checks, then the descriptor
   // this host rebuilds from the blob (local_chip_descriptor) must hash to `callable_digest`.
-  // Installing a digest that is already installed is a no-op (same digest, same descriptor).
+  // Installing an installed digest again with the same blob is a no-op; with another blob it
+  // throws.
   // Throws ChipError naming the failed check; nothing is installed then.
   const LoadedKernel& install(const Digest& callable_digest, std::span<const uint8_t> blob,
                               const Digest& blob_sha256);

@@ -84,6 +84,20 @@ TEST(ChipRuntime, InstallRunUninstall) {
   EXPECT_FALSE(std::filesystem::exists(file));
 }
 
+TEST(ChipRuntime, DifferentBlobUnderInstalledDigestRejected) {
+  const ChipCallable vadd = ChipCallable::from_file(kernels::kernel_file("vadd"));
+  const ChipCallable gemm = ChipCallable::from_file(kernels::kernel_file("gemm"));
+  chip::ChipRuntime chip;
+  chip.install(vadd.identity().digest, vadd.blob(), vadd.blob_sha256());
+  try {
+    chip.install(vadd.identity().digest, gemm.blob(), gemm.blob_sha256());
+    FAIL();
+  } catch (const ChipError& e) {
+    EXPECT_CONTAINS(e.what(), "refusing a different blob");
+  }
+  EXPECT_EQ(chip.find(vadd.identity().digest)->blob_sha256(), vadd.blob_sha256());
+}
+
 TEST(ChipRuntime, UnknownDigestFailsNamingHashid) {
   const chip::ChipRuntime chip;
   const Digest unknown = sha256(std::vector<uint8_t>{1, 2, 3});
