@@ -1,5 +1,7 @@
-// Host memory that tasks may read and write without copies: a MAP_SHARED mapping, so children
-// forked after it is made see it at the same address (FORK_SHM, RT-202).
+// Host memory that tasks may read and write without copies: a named POSIX shared-memory object
+// (POSIX_SHM, RT-202). Child processes map it by name on first use, so it works the same whether
+// it was made before or after their Worker forked them. The object is unlinked when the
+// HostBuffer goes.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +40,7 @@ class HostBuffer {
   void* base_ = nullptr;
   size_t mapped_ = 0;
   BufferDescriptor desc_{};
+  char name_[DESC_MAX_BYTES + 2]{};  // "/" + body
 };
 
 }  // namespace echelon

@@ -65,6 +65,16 @@ class NativeCallable {
   const LocalEntry* entry_ = nullptr;  // owned by the process-wide table; lives forever
 };
 
+// The static task table: `ECHELON_TASK(name, fn)` at namespace scope binds `name` to the plain
+// function `fn` during static initialisation, so every process of this binary (including children
+// forked before a registration) knows it. Callables registered after init() on process children
+// must come from here (RT-1003).
+#define ECHELON_TASK_CONCAT2(a, b) a##b
+#define ECHELON_TASK_CONCAT(a, b) ECHELON_TASK_CONCAT2(a, b)
+#define ECHELON_TASK(name, fn)                                                     \
+  [[maybe_unused]] static const ::echelon::NativeCallable ECHELON_TASK_CONCAT( \
+      echelon_task_, __COUNTER__) = ::echelon::NativeCallable::inproc(name, fn)
+
 // Looks a digest up in this process's callable table (nullptr when unknown).
 const LocalEntry* find_local_entry(const Digest& digest);
 

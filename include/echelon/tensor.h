@@ -48,8 +48,8 @@ struct Tensor {
   // Full validation: geometry, descriptor, and that the view fits in the backing.
   void validate() const;
 
-  // Local address of the first byte of the view; only for address-bearing host/device backings
-  // that this process maps. Throws for others.
+  // Local address of the first byte of the view in this process: address-bearing backings give
+  // their base; a POSIX_SHM backing is mapped by name on first use. Throws for remote backings.
   std::byte* data() const;
   template <typename T>
   T* data_as() const { return reinterpret_cast<T*>(data()); }

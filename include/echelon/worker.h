@@ -102,6 +102,8 @@ class Worker {
                        std::optional<double> timeout_s = std::nullopt);
   EndpointHealth health(WorkerId worker) const;
   WorkerStats stats() const;
+  // Process ids of this Worker's direct child processes (diagnostics; empty before init).
+  std::vector<int> child_pids() const;
 
  private:
   struct Impl;

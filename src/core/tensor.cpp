@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "core/shm_attach.h"
 #include "echelon/errors.h"
 #include "fmt/format.h"
 
@@ -113,6 +114,7 @@ void Tensor::validate() const {
 
 std::byte* Tensor::data() const {
   if (!bound()) throw UsageError("tensor: data() on an unbound tensor");
+  if (buffer.backend_kind == BackendKind::POSIX_SHM) return attach_posix_shm(buffer) + byte_offset;
   if (!buffer.has_address())
     throw UsageError(fmt::format("tensor: data() on a {} backing, which has no local address",
                                  to_string(buffer.backend_kind)));

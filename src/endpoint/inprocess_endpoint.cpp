@@ -50,6 +50,7 @@ struct InProcessEndpoint::State {
   bool stopped = false;
   std::string stop_reason;
   bool exited = false;
+  std::thread thread;  // joined by shutdown once it exited; detached if it never does
   uint64_t running_dispatch = 0;  // 0 = none
 
   // Touched by the thread only.
@@ -152,7 +153,7 @@ InProcessEndpoint::~InProcessEndpoint() {
 void InProcessEndpoint::attach(Waker* waker) {
   if (state_->waker) return;
   state_->waker = waker;
-  std::thread([st = state_] { st->thread_main(); }).detach();  // joined through exit_cv in shutdown
+  state_->thread = std::thread([st = state_] { st->thread_main(); });
 }
 
 void InProcessEndpoint::submit(const DispatchRequest& request) {
@@ -249,9 +250,16 @@ void InProcessEndpoint::shutdown(Deadline deadline) {
   State& st = *state_;
   std::unique_lock lock(st.mu);
   if (!st.waker) return;
-  if (!st.exit_cv.wait_until(lock, deadline, [&] { return st.exited; }))
-    spdlog::error("in-process child {}: its thread is still running a callable at the shutdown deadline; "
-                  "abandoning it", caps_.worker_id);
+  if (!st.thread.joinable()) return;
+  if (st.exit_cv.wait_until(lock, deadline, [&] { return st.exited; })) {
+    lock.unlock();
+    st.thread.join();
+    return;
+  }
+  // The callable never returned: leave the thread with its own reference to the state.
+  spdlog::error("in-process child {}: its thread is still running a callable at the shutdown deadline; "
+                "abandoning it", caps_.worker_id);
+  st.thread.detach();
 }
 
 }  // namespace echelon

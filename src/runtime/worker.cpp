@@ -324,6 +324,14 @@ WorkerStats Worker::stats() const {
   return WorkerStats{c.submitted, c.completed, c.failed, c.dispatches, c.passes, c.live_slots};
 }
 
+std::vector<int> Worker::child_pids() const {
+  std::vector<int> pids;
+  for (uint32_t l = 0; l < impl_->engine.lane_count(); ++l)
+    if (auto* mb = dynamic_cast<LocalMailboxEndpoint*>(&impl_->engine.lane(l).endpoint()))
+      if (mb->child_pid() > 0) pids.push_back(mb->child_pid());
+  return pids;
+}
+
 uint64_t RunHandle::id() const { return run_ ? run_->id : 0; }
 
 bool RunHandle::done() const { return run_ && engine_->run_terminal(*run_); }

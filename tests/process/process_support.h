@@ -1,0 +1,49 @@
+// Helpers for tests that run real child processes.
+#pragma once
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <dirent.h>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace echelon::testing {
+
+// True when `pid` no longer exists (or is only a zombie awaiting its reaper).
+inline bool process_gone(int pid) {
+  if (kill(pid, 0) != 0) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
+inline bool all_gone(const std::vector<int>& pids, double seconds = 10) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (true) {
+    bool gone = true;
+    for (int p : pids) gone = gone && process_gone(p);
+    if (gone) return true;
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// Names in /dev/shm that this project could have left behind.
+inline std::vector<std::string> echelon_shm_entries() {
+  std::vector<std::string> out;
+  if (DIR* d = opendir("/dev/shm")) {
+    while (dirent* e = readdir(d))
+      if (std::string(e->d_name).find("echelon") != std::string::npos) out.emplace_back(e->d_name);
+    closedir(d);
+  }
+  return out;
+}
+
+}  // namespace echelon::testing
