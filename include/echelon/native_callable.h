@@ -30,8 +30,9 @@ class SubCall {
   const TaskArgs& args_;
 };
 
-// The two entry shapes (callables.md 2.6).
-enum class EntryKind : uint32_t { ORCHESTRATION = 1, SUB = 2 };
+// The two entry shapes of native callables (callables.md 2.6), plus chip kernels, which the engine
+// tracks the same way (they are not a plugin entry kind).
+enum class EntryKind : uint32_t { ORCHESTRATION = 1, SUB = 2, CHIP_KERNEL = 3 };
 const char* to_string(EntryKind k);
 
 using OrchFn = std::function<void(Orchestrator&, const TaskArgs&, const CallConfig&)>;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "echelon/chip_callable.h"
 #include "echelon/endpoint.h"
 #include "echelon/native_callable.h"
 #include "echelon/options.h"
@@ -47,6 +48,11 @@ struct ChildWorkerConfig {
   std::function<void()> child_init;
 };
 
+// A simulated L2 chip child of a level-3 Worker.
+struct ChipConfig {
+  uint64_t arena_bytes = 64ull << 20;  // device memory, shared with the node for copies
+};
+
 struct WorkerStats {
   uint64_t tasks_submitted = 0;
   uint64_t tasks_completed = 0;
@@ -71,6 +77,9 @@ class Worker {
   WorkerId add_worker(ChildWorkerConfig config = {});
   // A SUB worker running sub entries.
   void add_sub(ChildIsolation isolation = ChildIsolation::PROCESS);
+  // A simulated chip (level 3 only): a child process running CHIP_CALLABLE kernels, with its own
+  // device-memory arena.
+  WorkerId add_chip(ChipConfig config = {});
   // A NEXT_LEVEL child behind any endpoint implementation; the factory receives the stable id.
   WorkerId add_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>(WorkerId)>& factory);
   void add_sub_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>()>& factory);
@@ -79,6 +88,8 @@ class Worker {
   // Installs on every local child of the matching entry kind; returns only after every child
   // confirmed (before init: at init). A second registration returns a distinct handle.
   CallableHandle register_callable(const NativeCallable& callable);
+  // A chip kernel (LOCAL_CHIP): every chip child verifies and loads it before the handle returns.
+  CallableHandle register_callable(const ChipCallable& callable);
   void unregister(const CallableHandle& handle);
 
   // --- lifecycle ---
@@ -102,6 +113,14 @@ class Worker {
                        std::optional<double> timeout_s = std::nullopt);
   EndpointHealth health(WorkerId worker) const;
   WorkerStats stats() const;
+  // --- device memory of chip children ---
+  // Allocates `nbytes` in chip `chip`'s arena; tensors over it are eligible only on that chip.
+  BufferDescriptor chip_malloc(WorkerId chip, uint64_t nbytes);
+  void chip_free(const BufferDescriptor& device_buffer);
+  // Copies between host memory and a chip buffer (the arena is mapped in this process too).
+  void copy_to_chip(const BufferDescriptor& dst, uint64_t offset, const void* src, uint64_t nbytes);
+  void copy_from_chip(void* dst, const BufferDescriptor& src, uint64_t offset, uint64_t nbytes);
+
   // Process ids of this Worker's direct child processes (diagnostics; empty before init).
   std::vector<int> child_pids() const;
 

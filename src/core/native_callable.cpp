@@ -64,7 +64,14 @@ const LocalEntry* publish(const std::string& name, EntryKind kind, OrchFn orch, 
 
 }  // namespace
 
-const char* to_string(EntryKind k) { return k == EntryKind::ORCHESTRATION ? "orchestration" : "sub"; }
+const char* to_string(EntryKind k) {
+  switch (k) {
+    case EntryKind::ORCHESTRATION: return "orchestration";
+    case EntryKind::SUB: return "sub";
+    case EntryKind::CHIP_KERNEL: return "chip kernel";
+  }
+  return "invalid";
+}
 
 NativeCallable NativeCallable::inproc(const std::string& name, OrchFn fn) {
   if (!fn) throw ValidationError(fmt::format("NativeCallable::inproc('{}'): empty function", name));

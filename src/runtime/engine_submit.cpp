@@ -35,7 +35,11 @@ std::string Engine::eligible_set(const CallableRegistry::Record& rec, const Task
     if (l.failed() || !rec.installed_on(lane)) continue;
     bool data_ok = true;
     for (size_t i = 0; i < args.tensor_count() && data_ok; ++i)
-      data_ok = !args.tensor(i).bound() ? !l.caps().remote : l.caps().consumes(args.tensor(i).buffer);
+      data_ok = !args.tensor(i).bound() ? !l.caps().remote
+                                        : l.caps().consumes(args.tensor(i).buffer) &&
+                                              (args.tensor(i).buffer.backend_kind != BackendKind::DEVICE_MALLOC ||
+                                               static_cast<WorkerId>(args.tensor(i).buffer.owner_worker_path_id) ==
+                                                   l.worker_id());
     if (data_ok) out += fmt::format("{}{}", out.empty() ? "" : ", ", l.worker_id());
   }
   return "{" + out + "}";
@@ -78,6 +82,8 @@ void Engine::validate_member(const SubmitSpec& spec, const CallableRegistry::Rec
     } else if (!caps->consumes(b)) {
       reject(fmt::format("tensor {} ({} in {} space) cannot be consumed by worker {}", i, to_string(b.backend_kind),
                          to_string(b.address_space), target));
+    } else if (b.backend_kind == BackendKind::DEVICE_MALLOC && static_cast<WorkerId>(b.owner_worker_path_id) != target) {
+      reject(fmt::format("tensor {} is device memory of chip {}", i, b.owner_worker_path_id));
     }
   }
   // Two writes to overlapping bytes within one task are rejected (RT-206).

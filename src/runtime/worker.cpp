@@ -1,10 +1,15 @@
 #include "echelon/worker.h"
 
 #include <atomic>
+#include <cstring>
+#include <fstream>
+#include <map>
 #include <mutex>
 
 #include "echelon/errors.h"
-#include "endpoint/entry_table.h"
+#include "chip/device_arena.h"
+#include "chip/private_dir.h"
+#include "runtime/child_services.h"
 #include "endpoint/inprocess_endpoint.h"
 #include "endpoint/local_mailbox_endpoint.h"
 #include "fmt/format.h"
@@ -21,48 +26,6 @@ Deadline after(double seconds) {
 }
 
 std::vector<uint8_t> digest_bytes(const Digest& d) { return std::vector<uint8_t>(d.begin(), d.end()); }
-
-// A forked SUB child: runs sub entries on the arguments decoded from its mailbox.
-class SubService final : public ChildService {
- public:
-  void run(const DecodedTask& task) override {
-    const LocalEntry* e = entries_.find(task.digest);
-    if (!e) throw Error(fmt::format("callable {} is not installed on this SUB child", to_hashid(task.digest)));
-    e->sub(SubCall(task.args));
-  }
-  ControlReply control(const std::string& name, std::span<const uint8_t> payload) override {
-    return entries_.handle(name, payload);
-  }
-
- private:
-  EntryTable entries_{EntryKind::SUB};
-};
-
-// A forked nested-Worker child: initialises the inner Worker (its own subtree) in the child, then
-// runs each task as a run of the inner Worker (RT-103).
-class NestedWorkerService final : public ChildService {
- public:
-  NestedWorkerService(std::shared_ptr<Worker> inner, std::function<void()> child_init)
-      : inner_(std::move(inner)), child_init_(std::move(child_init)) {}
-  void start() override {
-    if (child_init_) child_init_();
-    inner_->init();
-  }
-  void run(const DecodedTask& task) override {
-    const LocalEntry* e = entries_.find(task.digest);
-    if (!e) throw Error(fmt::format("callable {} is not installed on this child", to_hashid(task.digest)));
-    inner_->run(e->orch, task.args, task.config);
-  }
-  ControlReply control(const std::string& name, std::span<const uint8_t> payload) override {
-    return entries_.handle(name, payload);
-  }
-  void stop() override { inner_->close(); }
-
- private:
-  std::shared_ptr<Worker> inner_;
-  std::function<void()> child_init_;
-  EntryTable entries_{EntryKind::ORCHESTRATION};
-};
 
 }  // namespace
 
@@ -82,6 +45,37 @@ struct Worker::Impl {
   bool closed = false;
   std::mutex submit_mu;  // one thread submits into a Worker at a time
   std::vector<CallableIdentity> pending;  // registered before init, installed by init
+  std::map<WorkerId, std::unique_ptr<chip::DeviceArena>> arenas;  // mapped before fork, shared with chips
+  std::mutex arena_mu;
+  std::unique_ptr<chip::PrivateDir> staging;  // chip blobs handed to chip children by path
+  std::map<Digest, std::string> staged_blobs;
+
+  ControlRequest install_request(const CallableIdentity& id) const {
+    if (id.kind == CallableKind::CHIP_CALLABLE) {
+      return ControlRequest{"register_chip",
+                            encode_chip_registration(id.digest, blob_sha.at(id.digest), staged_blobs.at(id.digest))};
+    }
+    return ControlRequest{"register", digest_bytes(id.digest)};
+  }
+  static ControlRequest uninstall_request(const CallableIdentity& id) {
+    return ControlRequest{id.kind == CallableKind::CHIP_CALLABLE ? "unregister_chip" : "unregister", digest_bytes(id.digest)};
+  }
+  std::map<Digest, Digest> blob_sha;
+
+  chip::DeviceArena& arena_of(const BufferDescriptor& d) {
+    if (!d.bound() || d.backend_kind != BackendKind::DEVICE_MALLOC)
+      throw ValidationError("chip memory: the descriptor is not a DEVICE_MALLOC backing");
+    auto it = arenas.find(static_cast<WorkerId>(d.owner_worker_path_id));
+    if (it == arenas.end())
+      throw ValidationError(fmt::format("chip memory: worker {} is not a chip of this Worker", d.owner_worker_path_id));
+    return *it->second;
+  }
+  std::byte* device_bytes(const BufferDescriptor& d, uint64_t offset, uint64_t n) {
+    arena_of(d);
+    if (offset > d.nbytes || n > d.nbytes - offset)
+      throw ValidationError(fmt::format("chip memory: range [{}, +{}) is outside the {}-byte buffer", offset, n, d.nbytes));
+    return reinterpret_cast<std::byte*>(d.base_address()) + offset;
+  }
 
   // A task timeout counts from hand-off, so queueing tasks behind each other would charge one
   // task's time to the next: with a timeout set, children take one task at a time.
@@ -95,6 +89,7 @@ struct Worker::Impl {
   std::vector<uint32_t> install_lanes(EntryKind kind, const CallableIdentity& id) {
     std::vector<uint32_t> out;
     const EndpointRole role = kind == EntryKind::SUB ? EndpointRole::SUB : EndpointRole::NEXT_LEVEL;
+    // Chip kernels install on chips, orchestration entries on Worker children: caps decide.
     for (uint32_t l : engine.lanes_with_role(role)) {
       const EndpointCaps& c = engine.lane(l).caps();
       if (c.accepts(id.scope) && c.accepts(id.kind)) out.push_back(l);
@@ -111,12 +106,12 @@ struct Worker::Impl {
   void install_everywhere(const CallableIdentity& id, const std::vector<uint32_t>& lanes, Deadline deadline) {
     std::vector<uint32_t> confirmed;
     for (uint32_t l : lanes) {
-      ControlReply r = engine.control(l, ControlRequest{"register", digest_bytes(id.digest)}, deadline);
+      ControlReply r = engine.control(l, install_request(id), deadline);
       if (r.ok) {
         confirmed.push_back(l);
         continue;
       }
-      for (uint32_t c : confirmed) engine.control(c, ControlRequest{"unregister", digest_bytes(id.digest)}, deadline);
+      for (uint32_t c : confirmed) engine.control(c, uninstall_request(id), deadline);
       throw CallableError(fmt::format("REGISTER_PARTIAL_FAILURE: {} on {} ({} of {} children confirmed, rolled back): {}",
                                       id.hashid(), lane_name(l), confirmed.size(), lanes.size(), r.error));
     }
@@ -159,9 +154,7 @@ WorkerId Worker::add_worker(ChildWorkerConfig config) {
     im.engine.add_lane(std::make_unique<InProcessEndpoint>(caps, executor));
     im.threaded.push_back(std::move(inner));
   } else {
-    auto factory = [inner, child_init = config.child_init] {
-      return std::make_unique<NestedWorkerService>(inner, child_init);
-    };
+    auto factory = [inner, child_init = config.child_init] { return make_nested_worker_service(inner, child_init); };
     im.engine.add_lane(std::make_unique<LocalMailboxEndpoint>(caps, fmt::format("worker {}", id), factory));
     im.forked.push_back(std::move(inner));
   }
@@ -178,7 +171,7 @@ void Worker::add_sub(ChildIsolation isolation) {
     im.engine.add_lane(std::make_unique<InProcessEndpoint>(caps, executor));
   } else {
     im.engine.add_lane(std::make_unique<LocalMailboxEndpoint>(caps, fmt::format("sub{}", n),
-                                                              [] { return std::make_unique<SubService>(); }));
+                                                              [] { return make_sub_service(); }));
   }
 }
 
@@ -215,13 +208,83 @@ CallableHandle Worker::register_callable(const NativeCallable& callable) {
   return im.registry.issue(id, callable.entry_kind(), callable.name(), std::move(lanes));
 }
 
+CallableHandle Worker::register_callable(const ChipCallable& callable) {
+  Impl& im = *impl_;
+  if (im.closed) throw UsageError("register_callable: the Worker is closed");
+  const CallableIdentity& id = callable.identity();
+  if (auto existing = im.registry.find(id.digest))
+    return im.registry.issue(id, existing->entry_kind, existing->name, existing->installed_lanes);
+  std::vector<uint32_t> lanes = im.install_lanes(EntryKind::CHIP_KERNEL, id);
+  if (lanes.empty())
+    throw CallableError(fmt::format("CALLABLE_KIND_UNSUPPORTED: {} is a chip kernel and this level-{} Worker has no "
+                                    "chip children", id.hashid(), im.level));
+  // Chip children get the blob by path: the parent stages it once in a private directory.
+  if (!im.staging) im.staging = std::make_unique<chip::PrivateDir>("echelon-stage-");
+  const std::string path = im.staging->path() + "/" + to_hex(id.digest) + ".so";
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(callable.blob().data()), static_cast<std::streamsize>(callable.blob().size()));
+    if (!out) throw Error(fmt::format("register_callable: staging {} at {} failed", id.hashid(), path));
+  }
+  im.staged_blobs[id.digest] = path;
+  im.blob_sha[id.digest] = callable.blob_sha256();
+  if (im.initialized) im.install_everywhere(id, lanes, after(im.options.control_timeout_s));
+  else im.pending.push_back(id);
+  return im.registry.issue(id, EntryKind::CHIP_KERNEL, id.hashid(), std::move(lanes));
+}
+
+WorkerId Worker::add_chip(ChipConfig config) {
+  Impl& im = *impl_;
+  im.require_setup_phase("add_chip");
+  if (im.level != 3)
+    throw UsageError(fmt::format("add_chip: chips belong to level-3 Workers; this Worker is level {}", im.level));
+  const WorkerId id = im.next_worker_id++;
+  auto arena = std::make_unique<chip::DeviceArena>(config.arena_bytes, static_cast<uint32_t>(id));
+  EndpointCaps caps;
+  caps.role = EndpointRole::NEXT_LEVEL;
+  caps.worker_id = id;
+  caps.level = 2;
+  caps.callable_kinds = {CallableKind::CHIP_CALLABLE};
+  caps.scopes = {TargetNamespace::LOCAL_CHIP};
+  caps.address_spaces = {AddressSpace::HOST, AddressSpace::DEVICE};
+  caps.backing_kinds = {BackendKind::FORK_SHM, BackendKind::POSIX_SHM, BackendKind::FORK_COW, BackendKind::DEVICE_MALLOC};
+  const chip::DeviceArena* a = arena.get();
+  im.engine.add_lane(std::make_unique<LocalMailboxEndpoint>(caps, fmt::format("chip {}", id),
+                                                            [a] { return make_chip_service(a); }));
+  im.arenas.emplace(id, std::move(arena));
+  return id;
+}
+
+BufferDescriptor Worker::chip_malloc(WorkerId chip, uint64_t nbytes) {
+  Impl& im = *impl_;
+  std::lock_guard lock(im.arena_mu);
+  auto it = im.arenas.find(chip);
+  if (it == im.arenas.end()) throw UsageError(fmt::format("chip_malloc: worker {} is not a chip of this Worker", chip));
+  return it->second->alloc(nbytes);
+}
+
+void Worker::chip_free(const BufferDescriptor& device_buffer) {
+  Impl& im = *impl_;
+  std::lock_guard lock(im.arena_mu);
+  im.arena_of(device_buffer).free(device_buffer);
+}
+
+void Worker::copy_to_chip(const BufferDescriptor& dst, uint64_t offset, const void* src, uint64_t nbytes) {
+  std::lock_guard lock(impl_->arena_mu);
+  std::memcpy(impl_->device_bytes(dst, offset, nbytes), src, nbytes);
+}
+
+void Worker::copy_from_chip(void* dst, const BufferDescriptor& src, uint64_t offset, uint64_t nbytes) {
+  std::lock_guard lock(impl_->arena_mu);
+  std::memcpy(dst, impl_->device_bytes(src, offset, nbytes), nbytes);
+}
+
 void Worker::unregister(const CallableHandle& handle) {
   Impl& im = *impl_;
   auto last = im.registry.release(handle);
   if (!last || !im.initialized || im.closed) return;
   for (uint32_t l : last->installed_lanes) {
-    ControlReply r = im.engine.control(l, ControlRequest{"unregister", digest_bytes(last->identity.digest)},
-                                       after(im.options.control_timeout_s));
+    ControlReply r = im.engine.control(l, Impl::uninstall_request(last->identity), after(im.options.control_timeout_s));
     if (!r.ok)
       spdlog::error("unregister {} on {} failed: {}", last->identity.hashid(), im.lane_name(l), r.error);
   }
