@@ -26,7 +26,7 @@ Mailbox& init_mailbox(SharedMapping& m) {
 
 void ring_child(Mailbox& mb) {
   mb.child_bell.fetch_add(1, std::memory_order_seq_cst);
-  futex_wake_all(mb.child_bell);
+  if (mb.child_parked.load(std::memory_order_seq_cst)) futex_wake_all(mb.child_bell);
 }
 
 int remaining_ms(Deadline deadline) {
@@ -132,8 +132,10 @@ size_t LocalMailboxEndpoint::poll(std::vector<EndpointEvent>& out) {
     in_flight_ = 0;
     mb.task.state.store(static_cast<uint32_t>(FrameState::IDLE), std::memory_order_release);
     out.push_back(std::move(ev));
+  } else if (!failed_) {
+    // Woken without a finished task: the child may have died (the pidfd watcher rang us).
+    check_child_alive();
   }
-  if (!failed_) check_child_alive();
   for (auto& e : pending_) out.push_back(std::move(e));
   pending_.clear();
   return out.size() - before;
@@ -266,9 +268,12 @@ int run_mailbox_child(Mailbox& mb, const Doorbell& parent, ChildService& service
       futex_wake_all(mb.control.state);
       continue;
     }
-    if (getppid() != parent_pid) break;  // orphaned: the death signal races with re-parenting
     if (spin_then_yield([&] { return mb.child_bell.load(std::memory_order_acquire) != seen; })) continue;
-    futex_wait(mb.child_bell, seen, 1000);
+    // Announce the park before re-checking the bell, so a ring in between is never lost.
+    mb.child_parked.store(1, std::memory_order_seq_cst);
+    if (mb.child_bell.load(std::memory_order_seq_cst) == seen) futex_wait(mb.child_bell, seen, 1000);
+    mb.child_parked.store(0, std::memory_order_relaxed);
+    if (getppid() != parent_pid) break;  // orphaned: the death signal races with re-parenting
   }
   service.stop();
   return 0;

@@ -53,6 +53,9 @@ struct Mailbox {
   std::atomic<uint32_t> shutdown{0};
   // Bumped by the parent for every request (task, control, shutdown); the child parks on it.
   std::atomic<uint32_t> child_bell{0};
+  // Non-zero while the child is (about to be) parked on child_bell: only then does the parent pay
+  // for a futex wake.
+  std::atomic<uint32_t> child_parked{0};
   MailboxFrame control;
   alignas(64) uint8_t control_payload[CONTROL_PAYLOAD_BYTES];
   MailboxFrame task;
