@@ -35,12 +35,14 @@ inline bool all_gone(const std::vector<int>& pids, double seconds = 10) {
   }
 }
 
-// Names in /dev/shm that this project could have left behind.
+// Shared-memory objects this process created and left in /dev/shm (names embed the creator's pid;
+// tests running in parallel own theirs).
 inline std::vector<std::string> echelon_shm_entries() {
+  const std::string mine = "echelon-" + std::to_string(getpid()) + "-";
   std::vector<std::string> out;
   if (DIR* d = opendir("/dev/shm")) {
     while (dirent* e = readdir(d))
-      if (std::string(e->d_name).find("echelon") != std::string::npos) out.emplace_back(e->d_name);
+      if (std::string(e->d_name).rfind(mine, 0) == 0) out.emplace_back(e->d_name);
     closedir(d);
   }
   return out;
