@@ -11,13 +11,14 @@ scripts/build.sh build
 ctest --test-dir build -j "$jobs" --output-on-failure --timeout 600
 
 echo "== ThreadSanitizer: runtime (scheduler/orchestrator) tests"
-scripts/build.sh build-tsan -DECHELON_SANITIZE=thread -DECHELON_BUILD_BENCH=OFF
+scripts/build.sh build-tsan -DECHELON_SANITIZE=thread -DECHELON_BUILD_BENCH=OFF -- runtime_tests
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build-tsan -j "$jobs" --output-on-failure -L runtime --timeout 900
 
-echo "== AddressSanitizer + UBSan: core and codec tests"
-scripts/build.sh build-asan -DECHELON_SANITIZE=address -DECHELON_BUILD_BENCH=OFF
-ctest --test-dir build-asan -j "$jobs" --output-on-failure -L 'core|wire' --timeout 900
+echo "== AddressSanitizer + UBSan: core, codec, chip and process tests"
+scripts/build.sh build-asan -DECHELON_SANITIZE=address -DECHELON_BUILD_BENCH=OFF -- \
+  core_tests wire_tests chip_tests process_local_tests
+ctest --test-dir build-asan -j "$jobs" --output-on-failure -L 'core|wire|chip|process' --timeout 900
 
 if [[ -x scripts/fuzz-smoke.sh ]]; then
   echo "== fuzz smoke run"

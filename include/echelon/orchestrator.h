@@ -15,6 +15,7 @@ namespace echelon {
 
 class Engine;
 struct RunState;
+class ChipCallable;
 
 struct SubmitResult {
   TaskRef task;
@@ -61,6 +62,7 @@ class Orchestrator {
   // nested or remote child names its own children's callables). Throws CallableError when the
   // callable is not registered there.
   CallableHandle callable(const NativeCallable& callable) const;
+  CallableHandle callable(const ChipCallable& callable) const;
   CallableHandle callable(std::string_view hashid) const;
 
   ScopeGuard scope();

@@ -1,5 +1,7 @@
 #include "echelon/orchestrator.h"
 
+#include "echelon/chip_callable.h"
+
 #include <utility>
 
 #include "runtime/engine.h"
@@ -53,6 +55,8 @@ Tensor Orchestrator::alloc(std::initializer_list<uint32_t> shape, DataType dtype
 }
 
 CallableHandle Orchestrator::callable(const NativeCallable& c) const { return engine_->lookup_handle(c.identity().digest); }
+
+CallableHandle Orchestrator::callable(const ChipCallable& c) const { return engine_->lookup_handle(c.identity().digest); }
 
 CallableHandle Orchestrator::callable(std::string_view hashid) const {
   return engine_->lookup_handle(parse_hashid(hashid, /*allow_bare=*/true));
