@@ -1,0 +1,57 @@
+// The profile-neutral view of one lane (command or health, protocol.md 1): an ordered, reliable
+// path for whole SLR3 frames to one peer. The remote endpoint and the session runner use only this
+// interface once a lane is established, so a second profile (UCX active messages, buffers.md 9.3)
+// plugs in by implementing it; establishing a lane is profile specific (host_tcp connects to
+// IP:PORT, ucx to a worker address) and lives with each implementation.
+//
+// Threading: one owner thread drives a channel (poll/send/receive/close). Waiting is done outside
+// the channel, on wait_fd(), usually by a Reactor shared with other channels and a wake-up fd.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "transport/deadline.h"
+#include "transport/inbound_frame.h"
+#include "transport/transport_error.h"
+
+namespace echelon::transport {
+
+class FrameChannel {
+ public:
+  virtual ~FrameChannel() = default;
+
+  // The transport profile name as it travels in HELLO.comm_profile ("host_tcp", "ucx").
+  virtual const char* profile() const noexcept = 0;
+  // Who is on the other end, for error texts ("127.0.0.1:40123").
+  virtual std::string peer() const = 0;
+
+  // Queues one encoded frame without blocking; poll() (or send()) moves it out. A frame the wire
+  // codec would reject throws wire::WireError and leaves the channel untouched.
+  virtual void post(std::vector<uint8_t> frame) = 0;
+  // Non-blocking progress: writes queued output, reads what has arrived, and returns the next
+  // complete inbound frame if there is one. Call it until it returns nullopt after each wake-up.
+  virtual std::optional<InboundFrame> poll() = 0;
+
+  // Blocking forms bounded by `deadline`. A timeout fails the channel: after a half-sent request
+  // or a missed reply the lane cannot be trusted again (protocol.md 12).
+  virtual void send(std::vector<uint8_t> frame, Deadline deadline) = 0;
+  virtual InboundFrame receive(Deadline deadline) = 0;
+
+  // A descriptor that becomes readable when poll() may make progress (the socket on host_tcp, an
+  // eventfd fed by a progress thread on ucx).
+  virtual int wait_fd() const noexcept = 0;
+  // True while queued output waits for wait_fd() to become writable; a reactor then also waits for
+  // EPOLLOUT. Profiles that progress output on their own thread always return false.
+  virtual bool wants_write() const noexcept = 0;
+
+  // Failure is sticky; the first cause is kept (nullptr while healthy).
+  virtual const TransportError* failure() const noexcept = 0;
+  bool failed() const noexcept { return failure() != nullptr; }
+
+  // Releases the lane; the peer sees end-of-stream. Idempotent.
+  virtual void close() noexcept = 0;
+};
+
+}  // namespace echelon::transport

@@ -1,0 +1,166 @@
+#include "transport/frame_stream.h"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "wire/wire_error.h"
+
+namespace echelon::transport {
+namespace {
+
+constexpr size_t STAGING_BYTES = 64 * 1024;
+constexpr size_t MAX_IOVECS_PER_WRITE = 64;
+
+}  // namespace
+
+FrameStream::FrameStream(TcpSocket socket, uint32_t max_payload)
+    : socket_(std::move(socket)), assembler_(max_payload), staging_(STAGING_BYTES) {
+  try {
+    peer_ = socket_.peer_address().to_string();
+  } catch (const TransportError&) {
+    peer_ = "unconnected peer";  // already reset by the peer; the first read will say so
+  }
+}
+
+// Runs one operation; turns a codec rejection into MALFORMED_FRAME and makes any transport error
+// sticky, so the caller and every later call see the same cause.
+template <typename Fn>
+auto FrameStream::guarded(Fn&& fn) {
+  require_healthy();
+  try {
+    return fn();
+  } catch (const wire::WireError& e) {
+    TransportError error(TransportErrc::MALFORMED_FRAME, "from " + peer_ + ": " + e.what());
+    fail(error);
+    throw error;
+  } catch (const TransportError& e) {
+    fail(e);
+    throw;
+  }
+}
+
+void FrameStream::fail(TransportError error) noexcept {
+  if (failure_) return;
+  failure_.emplace(std::move(error));
+  outgoing_.clear();
+  front_written_ = pending_bytes_ = 0;
+  staged_begin_ = staged_end_ = 0;
+  assembler_.reset();
+  socket_.shutdown();
+}
+
+void FrameStream::require_healthy() const {
+  if (failure_) throw TransportError(failure_->code(), std::string("stream already failed: ") + failure_->what());
+  if (!socket_.is_open()) throw TransportError(TransportErrc::CLOSED, "stream is closed");
+}
+
+void FrameStream::enqueue(std::vector<uint8_t> frame) {
+  require_healthy();
+  (void)wire::decode_frame(frame);  // throws WireError; deliberately outside guarded()
+  pending_bytes_ += frame.size();
+  outgoing_.push_back(std::move(frame));
+}
+
+bool FrameStream::flush() {
+  return guarded([&] {
+    while (!outgoing_.empty()) {
+      std::array<iovec, MAX_IOVECS_PER_WRITE> iov{};
+      size_t count = 0;
+      for (auto it = outgoing_.begin(); it != outgoing_.end() && count < iov.size(); ++it, ++count) {
+        const size_t skip = count == 0 ? front_written_ : 0;
+        iov[count] = iovec{it->data() + skip, it->size() - skip};
+      }
+      size_t written = socket_.write_some(std::span<const iovec>(iov.data(), count));
+      if (written == 0) return false;
+      pending_bytes_ -= written;
+      while (written > 0) {
+        const size_t left_in_front = outgoing_.front().size() - front_written_;
+        const size_t used = std::min(written, left_in_front);
+        front_written_ += used;
+        written -= used;
+        if (front_written_ == outgoing_.front().size()) {
+          outgoing_.pop_front();
+          front_written_ = 0;
+        }
+      }
+    }
+    return true;
+  });
+}
+
+// Moves staged bytes into the assembler; true once a frame is complete.
+bool FrameStream::feed_assembler_from_staging() {
+  while (staged_begin_ < staged_end_) {
+    const auto want = assembler_.want();
+    const size_t n = std::min(want.size(), staged_end_ - staged_begin_);
+    std::memcpy(want.data(), staging_.data() + staged_begin_, n);
+    staged_begin_ += n;
+    if (assembler_.commit(n)) return true;
+  }
+  return assembler_.ready();
+}
+
+InboundFrame FrameStream::take_frame() {
+  const wire::FrameView view = assembler_.frame();
+  InboundFrame out{view.header, std::vector<uint8_t>(wire::FRAME_HEADER_BYTES + view.payload.size())};
+  wire::encode_frame_header(view.header, std::span<uint8_t, wire::FRAME_HEADER_BYTES>(out.bytes.data(),
+                                                                                       wire::FRAME_HEADER_BYTES));
+  if (!view.payload.empty())
+    std::memcpy(out.bytes.data() + wire::FRAME_HEADER_BYTES, view.payload.data(), view.payload.size());
+  assembler_.reset();
+  return out;
+}
+
+std::optional<InboundFrame> FrameStream::poll_frame() {
+  return guarded([&]() -> std::optional<InboundFrame> {
+    while (true) {
+      if (feed_assembler_from_staging()) return take_frame();
+      const auto want = assembler_.want();
+      if (want.size() >= staging_.size()) {
+        const size_t n = socket_.read_some(want);
+        if (n == 0) return std::nullopt;
+        if (assembler_.commit(n)) return take_frame();
+      } else {
+        const size_t n = socket_.read_some(staging_);
+        if (n == 0) return std::nullopt;
+        staged_begin_ = 0;
+        staged_end_ = n;
+      }
+    }
+  });
+}
+
+void FrameStream::send(std::vector<uint8_t> frame, Deadline deadline) {
+  enqueue(std::move(frame));
+  while (!flush()) {
+    if (!socket_.wait_writable(deadline)) {
+      TransportError error(TransportErrc::TIMEOUT, "send to " + peer_ + ": " +
+                                                       std::to_string(pending_bytes_) +
+                                                       " bytes still unsent at the deadline (peer not reading?)");
+      fail(error);
+      throw error;
+    }
+  }
+}
+
+InboundFrame FrameStream::receive(Deadline deadline) {
+  while (true) {
+    if (auto frame = poll_frame()) return std::move(*frame);
+    if (!socket_.wait_readable(deadline)) {
+      TransportError error(TransportErrc::TIMEOUT,
+                           "receive from " + peer_ + ": no complete frame by the deadline");
+      fail(error);
+      throw error;
+    }
+  }
+}
+
+void FrameStream::close() noexcept {
+  fail(TransportError(TransportErrc::CLOSED, "stream closed locally"));
+  socket_.close();
+}
+
+}  // namespace echelon::transport
