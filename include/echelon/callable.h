@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +16,15 @@ inline constexpr uint32_t DESCRIPTOR_SCHEMA_VERSION = 1;
 inline constexpr size_t MAX_STRING_BYTES = 1024;
 
 using Digest = std::array<uint8_t, CALLABLE_HASH_DIGEST_SIZE>;
+
+// Hash for unordered containers keyed by digest: the digest is already uniformly distributed.
+struct DigestHash {
+  size_t operator()(const Digest& d) const noexcept {
+    size_t h;
+    std::memcpy(&h, d.data(), sizeof h);
+    return h;
+  }
+};
 
 enum class CallableKind : uint32_t {
   CHIP_CALLABLE = 1,

@@ -25,13 +25,6 @@ class EntryTable {
   ControlReply handle(const std::string& name, std::span<const uint8_t> payload);
 
  private:
-  struct DigestHash {
-    size_t operator()(const Digest& d) const noexcept {
-      size_t h;
-      std::memcpy(&h, d.data(), sizeof h);
-      return h;
-    }
-  };
   EntryKind accepts_;
   std::unordered_map<Digest, const LocalEntry*, DigestHash> installed_;
 };

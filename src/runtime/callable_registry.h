@@ -41,13 +41,6 @@ class CallableRegistry {
   std::shared_ptr<const Record> release(const CallableHandle& handle);
 
  private:
-  struct DigestHash {
-    size_t operator()(const Digest& d) const noexcept {
-      size_t h;
-      std::memcpy(&h, d.data(), sizeof h);
-      return h;
-    }
-  };
   struct HandleRecord {
     CallableIdentity identity;
     std::shared_ptr<Record> record;
