@@ -1,0 +1,98 @@
+#include "runtime/plugin_resolver.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+#include "echelon/plugin.h"
+#include "fmt/format.h"
+
+namespace echelon {
+namespace {
+
+std::string canonical(const std::string& path) {
+  char buf[PATH_MAX];
+  return realpath(path.c_str(), buf) ? std::string(buf) : std::string();
+}
+
+Digest file_digest(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return sha256(bytes);
+}
+
+}  // namespace
+
+ResolvedPlugin resolve_plugin(const NativeImportTarget& target, const std::vector<std::string>& dirs,
+                              std::optional<EntryKind> required) {
+  const std::string what = fmt::format("plugin '{}:{}' (searched {})", target.library, target.symbol,
+                                       dirs.empty() ? std::string("no plugin directories")
+                                                    : fmt::format("{}", fmt::join(dirs, ", ")));
+  auto rejected = [&](const std::string& why) { return PluginError(PluginError::Status::REJECTED, "REJECTED: " + what + ": " + why); };
+  const std::string file = "lib" + target.library + ".so";
+  for (const std::string& dir : dirs) {
+    const std::string candidate = dir + "/" + file;
+    struct stat st {};
+    if (lstat(candidate.c_str(), &st) != 0) continue;  // not here: the next directory may have it
+    // The first directory holding the name decides; it is never a fall-through past a refusal.
+    const std::string real = canonical(candidate), root = canonical(dir);
+    if (real.empty() || root.empty()) throw rejected(fmt::format("{} cannot be resolved", candidate));
+    if (real.compare(0, root.size() + 1, root + "/") != 0)
+      throw rejected(fmt::format("{} resolves to {}, outside {}", candidate, real, root));
+    struct stat target_st {};
+    if (stat(real.c_str(), &target_st) != 0 || !S_ISREG(target_st.st_mode))
+      throw rejected(fmt::format("{} is not a regular file", real));
+    void* handle = dlopen(real.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) throw rejected(fmt::format("dlopen failed: {}", dlerror()));
+    std::shared_ptr<void> lib(handle, [](void* h) { dlclose(h); });
+    const auto* abi = static_cast<const uint32_t*>(dlsym(handle, "echelon_plugin_abi_version"));
+    if (!abi) throw rejected("it does not export echelon_plugin_abi_version (missing ECHELON_PLUGIN())");
+    if (*abi != ECHELON_PLUGIN_ABI_VERSION)
+      throw rejected(fmt::format("plugin ABI version {} != host version {}", *abi, ECHELON_PLUGIN_ABI_VERSION));
+    void* entry = dlsym(handle, target.symbol.c_str());
+    if (!entry)
+      throw PluginError(PluginError::Status::NOT_FOUND, fmt::format("NOT_FOUND: {}: {} has no symbol '{}'", what, real, target.symbol));
+    const auto* kind = static_cast<const uint32_t*>(dlsym(handle, (target.symbol + "__echelon_entry_kind").c_str()));
+    if (!kind) throw rejected(fmt::format("'{}' has no entry-kind companion (export it with ECHELON_ORCH_ENTRY or ECHELON_SUB_ENTRY)", target.symbol));
+    if (*kind != ECHELON_ENTRY_KIND_ORCH && *kind != ECHELON_ENTRY_KIND_SUB)
+      throw rejected(fmt::format("'{}' declares unknown entry kind {}", target.symbol, *kind));
+    const EntryKind k = *kind == ECHELON_ENTRY_KIND_ORCH ? EntryKind::ORCHESTRATION : EntryKind::SUB;
+    if (required && *required != k)
+      throw rejected(fmt::format("'{}' is a {} entry; this registry needs a {} entry", target.symbol, to_string(k),
+                                 to_string(*required)));
+    return ResolvedPlugin{real, file_digest(real), k, std::move(lib), entry};
+  }
+  throw PluginError(PluginError::Status::NOT_FOUND, fmt::format("NOT_FOUND: {}: no {} in any of them", what, file));
+}
+
+LocalEntry make_plugin_entry(const Digest& digest, const std::string& name, const ResolvedPlugin& plugin) {
+  LocalEntry e;
+  e.digest = digest;
+  e.name = name;
+  e.entry_kind = plugin.entry_kind;
+  auto check = [name](int32_t rc, const char* text) {
+    if (rc != 0) throw Error(text[0] ? std::string(text) : fmt::format("{}: entry returned {}", name, rc));
+  };
+  if (plugin.entry_kind == EntryKind::ORCHESTRATION) {
+    auto* fn = reinterpret_cast<echelon_orch_entry_t*>(plugin.entry);
+    e.orch = [fn, lib = plugin.library, check](Orchestrator& o, const TaskArgs& a, const CallConfig& c) {
+      char text[4096] = {};
+      echelon_error_buf err{text, sizeof text, 0};
+      check(fn(&o, &a, &c, &err), text);
+    };
+  } else {
+    auto* fn = reinterpret_cast<echelon_sub_entry_t*>(plugin.entry);
+    e.sub = [fn, lib = plugin.library, check](const SubCall& call) {
+      char text[4096] = {};
+      echelon_error_buf err{text, sizeof text, 0};
+      check(fn(&call, &err), text);
+    };
+  }
+  return e;
+}
+
+}  // namespace echelon
