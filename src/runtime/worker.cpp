@@ -47,20 +47,24 @@ struct Worker::Impl {
   std::vector<CallableIdentity> pending;  // registered before init, installed by init
   std::map<WorkerId, std::unique_ptr<chip::DeviceArena>> arenas;  // mapped before fork, shared with chips
   std::mutex arena_mu;
-  std::unique_ptr<chip::PrivateDir> staging;  // chip blobs handed to chip children by path
-  std::map<Digest, std::string> staged_blobs;
+  // Chip blobs are handed to chip children by path, staged once in a private directory.
+  struct StagedBlob {
+    std::string path;
+    Digest sha256;
+  };
+  std::unique_ptr<chip::PrivateDir> staging;
+  std::map<Digest, StagedBlob> staged;
 
   ControlRequest install_request(const CallableIdentity& id) const {
     if (id.kind == CallableKind::CHIP_CALLABLE) {
-      return ControlRequest{"register_chip",
-                            encode_chip_registration(id.digest, blob_sha.at(id.digest), staged_blobs.at(id.digest))};
+      const StagedBlob& b = staged.at(id.digest);
+      return ControlRequest{"register_chip", encode_chip_registration(id.digest, b.sha256, b.path)};
     }
     return ControlRequest{"register", digest_bytes(id.digest)};
   }
   static ControlRequest uninstall_request(const CallableIdentity& id) {
     return ControlRequest{id.kind == CallableKind::CHIP_CALLABLE ? "unregister_chip" : "unregister", digest_bytes(id.digest)};
   }
-  std::map<Digest, Digest> blob_sha;
 
   chip::DeviceArena& arena_of(const BufferDescriptor& d) {
     if (!d.bound() || d.backend_kind != BackendKind::DEVICE_MALLOC)
@@ -70,10 +74,16 @@ struct Worker::Impl {
       throw ValidationError(fmt::format("chip memory: worker {} is not a chip of this Worker", d.owner_worker_path_id));
     return *it->second;
   }
+  // The caller's descriptor is not trusted: the bytes must lie inside its chip's arena.
   std::byte* device_bytes(const BufferDescriptor& d, uint64_t offset, uint64_t n) {
-    arena_of(d);
+    const chip::DeviceArena& arena = arena_of(d);
     if (offset > d.nbytes || n > d.nbytes - offset)
       throw ValidationError(fmt::format("chip memory: range [{}, +{}) is outside the {}-byte buffer", offset, n, d.nbytes));
+    const uint64_t base = reinterpret_cast<uint64_t>(arena.base());
+    if (d.base_address() < base || d.base_address() - base > arena.capacity() ||
+        d.nbytes > arena.capacity() - (d.base_address() - base))
+      throw ValidationError(fmt::format("chip memory: buffer {} does not lie inside chip {}'s arena",
+                                        d.identity.buffer_id, arena.chip_id()));
     return reinterpret_cast<std::byte*>(d.base_address()) + offset;
   }
 
@@ -226,8 +236,7 @@ CallableHandle Worker::register_callable(const ChipCallable& callable) {
     out.write(reinterpret_cast<const char*>(callable.blob().data()), static_cast<std::streamsize>(callable.blob().size()));
     if (!out) throw Error(fmt::format("register_callable: staging {} at {} failed", id.hashid(), path));
   }
-  im.staged_blobs[id.digest] = path;
-  im.blob_sha[id.digest] = callable.blob_sha256();
+  im.staged[id.digest] = Impl::StagedBlob{path, callable.blob_sha256()};
   if (im.initialized) im.install_everywhere(id, lanes, after(im.options.control_timeout_s));
   else im.pending.push_back(id);
   return im.registry.issue(id, EntryKind::CHIP_KERNEL, id.hashid(), std::move(lanes));

@@ -93,6 +93,12 @@ TEST(ProcessChip, DeviceArenaRoundTrip) {
   // Device memory of chip 0 is eligible only on chip 0.
   const std::string err = what_of([&] { w.run([&](Orchestrator& o) { o.submit_next_level(gemm, args(), {}, chip1); }); });
   EXPECT_NE(err.find("device memory of chip 0"), std::string::npos) << err;
+  // A forged descriptor naming chip 0 but pointing elsewhere never reaches memcpy.
+  BufferDescriptor forged = da;
+  const uint64_t elsewhere = reinterpret_cast<uint64_t>(C.data());
+  std::memcpy(forged.body, &elsewhere, sizeof elsewhere);
+  const std::string forged_err = what_of([&] { w.copy_to_chip(forged, 0, A.data(), 4); });
+  EXPECT_NE(forged_err.find("does not lie inside chip 0's arena"), std::string::npos) << forged_err;
   w.chip_free(da);
   EXPECT_THROW(w.chip_free(da), Error);
 }
