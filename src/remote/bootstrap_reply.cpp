@@ -100,7 +100,8 @@ ReplyError make_reply_error(ReplyErrorType type, std::string_view message) {
 ReplyError auth_failure() { return {ReplyErrorType::AuthError, std::string(kAuthFailedMessage)}; }
 
 RunnerStatus parse_runner_status(std::string_view text) {
-  ObjectReader r(parse_strict_object(text, "status", MAX_STATUS_BYTES), "status");
+  const json doc = parse_strict_object(text, "status", MAX_STATUS_BYTES);
+  ObjectReader r(doc, "status");
   RunnerStatus s{read_outcome(r)};
   r.reject_unknown_keys();
   return s;

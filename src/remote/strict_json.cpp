@@ -80,6 +80,8 @@ json parse_strict_object(std::string_view text, std::string_view root, size_t ma
     doc = json::parse(text.begin(), text.end(), on_event);
   } catch (const json::parse_error& e) {
     throw SchemaError(std::string(root), fmt::format("not valid JSON: {}", e.what()));
+  } catch (const json::out_of_range& e) {  // a number beyond double ("1e999")
+    throw SchemaError(std::string(root), fmt::format("number out of range: {}", e.what()));
   }
   if (!doc.is_object()) throw SchemaError(std::string(root), fmt::format("must be a JSON object, got {}", type_name(doc)));
   return doc;

@@ -37,7 +37,8 @@ nlohmann::json parse_strict_object(std::string_view text, std::string_view root,
 // accessor asked for. Accessors throw SchemaError naming "<path>.<key>".
 class ObjectReader {
  public:
-  ObjectReader(const nlohmann::json& object, std::string path);
+  ObjectReader(const nlohmann::json& object, std::string path);  // keeps a reference to `object`
+  ObjectReader(nlohmann::json&&, std::string) = delete;
 
   const std::string& path() const { return path_; }
   std::string path_of(std::string_view key) const { return path_ + "." + std::string(key); }
