@@ -288,7 +288,9 @@ void Engine::scheduler_main() {
                                                     fmt::format("endpoint refused the dispatch: {}", e.what())});
       }
     }
-    if (!arrived.empty() || !to_submit.empty() || !refused.empty()) continue;
+    // Anything that arrived during this pass moved the epoch past `seen`, so wait() returns at
+    // once; only refused hand-offs (settled here, not by an endpoint) need another pass.
+    if (!refused.empty()) continue;
     wake_.wait(seen, next_deadline);
   }
 }
