@@ -271,8 +271,9 @@ void Engine::scheduler_main() {
         for (auto& lane : lanes_) fail_lane(*lane, "the Worker is closing");
         break;
       }
-      next_deadline = check_task_timeouts(Clock::now());
       dispatch_ready(to_submit);
+      // After dispatch, so the deadline of a task handed off in this pass is waited on too.
+      next_deadline = check_task_timeouts(Clock::now());
       if (stall_.head.index != UINT32_MAX && !stall_.warned) {
         const Deadline due = stall_.since + std::chrono::duration_cast<Clock::duration>(
                                                 std::chrono::duration<double>(options_.stall_warning_s));
