@@ -353,3 +353,43 @@ TEST(NestedTest, InnerErrorBecomesParentTaskFailure) {
   EXPECT_NE(err.find("leaf exploded"), std::string::npos) << err;
   EXPECT_NE(err.find("worker=0 level=3"), std::string::npos) << err;
 }
+
+namespace {
+// An endpoint whose hand-off always fails, as a broken transport would.
+class RefusingEndpoint final : public WorkerEndpoint {
+ public:
+  explicit RefusingEndpoint(WorkerId id) : caps_(InProcessEndpoint::default_caps(EndpointRole::NEXT_LEVEL, id, 3)) {}
+  const EndpointCaps& caps() const override { return caps_; }
+  void attach(Waker*) override {}
+  void submit(const DispatchRequest&) override { throw std::runtime_error("transport is down"); }
+  size_t poll(std::vector<EndpointEvent>&) override { return 0; }
+  EndpointHealth health() const override { return {}; }
+  ControlReply control(const ControlRequest& r, Deadline) override { return ControlReply{r.name == "register", {}, {}, false}; }
+  void request_stop(const std::string&) override {}
+  void shutdown(Deadline) override {}
+
+ private:
+  EndpointCaps caps_;
+};
+}  // namespace
+
+TEST(LaneTest, AdmissionRejectionBecomesEndpointFailure) {
+  Worker w(4, quick_options());
+  const WorkerId id = w.add_endpoint([](WorkerId i) { return std::make_unique<RefusingEndpoint>(i); });
+  auto h = w.register_callable(orch_fn("lane.refused", [](Orchestrator&, const TaskArgs&, const CallConfig&) {}));
+  w.init();
+  const std::string err = what_of([&] { w.run([&](Orchestrator& o) { o.submit_next_level(h, TaskArgs{}, {}, id); }); });
+  EXPECT_NE(err.find("ENDPOINT_FAILURE"), std::string::npos) << err;
+  EXPECT_NE(err.find("transport is down"), std::string::npos) << err;
+  // The Scheduler survived: the Worker still runs work.
+  EXPECT_NO_THROW(w.run([](Orchestrator&) {}));
+}
+
+TEST(LaneTest, StartRejectsWrongWorkerIdOrRole) {
+  Worker w(4, quick_options());
+  EXPECT_THROW(w.add_endpoint([](WorkerId i) { return std::make_unique<RefusingEndpoint>(i + 5); }), UsageError);
+  EXPECT_THROW(w.add_endpoint([](WorkerId) { return std::unique_ptr<WorkerEndpoint>(); }), UsageError);
+  EXPECT_THROW(w.add_sub_endpoint([] { return std::make_unique<RefusingEndpoint>(0); }), UsageError) << "not a SUB endpoint";
+  EXPECT_EQ(w.add_endpoint([](WorkerId i) { return std::make_unique<RefusingEndpoint>(i); }), 0)
+      << "a rejected factory does not consume an id";
+}
