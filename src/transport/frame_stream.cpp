@@ -1,5 +1,6 @@
 #include "transport/frame_stream.h"
 
+#include <poll.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -148,8 +149,10 @@ void FrameStream::send(std::vector<uint8_t> frame, Deadline deadline) {
 
 InboundFrame FrameStream::receive(Deadline deadline) {
   while (true) {
+    // Output queued by enqueue() keeps moving while we wait: the reply may depend on it.
+    const bool writing = has_pending_output() && !flush();
     if (auto frame = poll_frame()) return std::move(*frame);
-    if (!socket_.wait_readable(deadline)) {
+    if (poll_fd(socket_.fd(), writing ? POLLIN | POLLOUT : POLLIN, deadline) == 0) {
       TransportError error(TransportErrc::TIMEOUT,
                            "receive from " + peer_ + ": no complete frame by the deadline");
       fail(error);

@@ -38,6 +38,7 @@ class FrameStream {
 
   // Blocking forms, bounded by `deadline`; a timeout fails the stream (a half-sent frame or a
   // late reply would otherwise be paired with the next request, protocol.md 12).
+  // receive() also keeps flushing output queued by enqueue() while it waits.
   void send(std::vector<uint8_t> frame, Deadline deadline);
   InboundFrame receive(Deadline deadline);
 

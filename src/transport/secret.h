@@ -16,7 +16,7 @@ namespace echelon::transport {
 class Secret {
  public:
   explicit Secret(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
-  Secret(std::span<const uint8_t> bytes) : bytes_(bytes.begin(), bytes.end()) {}
+  explicit Secret(std::span<const uint8_t> bytes) : bytes_(bytes.begin(), bytes.end()) {}
   Secret(Secret&&) noexcept = default;
   Secret& operator=(Secret&& other) noexcept;
   Secret(const Secret&) = delete;

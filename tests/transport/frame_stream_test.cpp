@@ -1,6 +1,7 @@
 // Resumable framed I/O over non-blocking sockets (WIRE-4, lessons: partial headers across polls,
 // blocking send to a non-reading peer, progress error leaving the transport busy).
 #include <optional>
+#include <thread>
 
 #include "transport/frame_stream.h"
 #include "transport/host_tcp_channel.h"
@@ -180,6 +181,19 @@ TEST_F(FrameStreamTest, BadOutgoingFrameIsTheSendersErrorAndLeavesTheStreamHealt
   EXPECT_THROW(stream.enqueue(truncated), wire::WireError);
   EXPECT_FALSE(stream.failed());
   EXPECT_FALSE(stream.has_pending_output());
+}
+
+TEST_F(FrameStreamTest, ReceiveFlushesPostedOutputWhileWaiting) {
+  auto [a, b] = connected_pair();
+  FrameStream requester(std::move(a)), responder(std::move(b));
+  const Bytes big = make_frame(wire::FrameType::TASK, 1, Bytes(4 * 1024 * 1024, 3));
+  requester.enqueue(big);  // more than the socket buffers take in one go
+  std::thread echo([&] {
+    const InboundFrame request = responder.receive(deadline_in(5s));
+    responder.send(make_frame(wire::FrameType::COMPLETION, request.header.sequence, Bytes(4, 0)), deadline_in(5s));
+  });
+  EXPECT_EQ(requester.receive(deadline_in(5s)).header.type, wire::FrameType::COMPLETION);
+  echo.join();
 }
 
 TEST_F(FrameStreamTest, HostTcpChannelConnectsPostsAndPolls) {
