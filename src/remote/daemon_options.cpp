@@ -9,6 +9,7 @@
 
 #include "CLI/CLI.hpp"
 #include "fmt/format.h"
+#include "transport/auth.h"
 #include "transport/transport_error.h"
 
 namespace echelon::remote {
@@ -147,19 +148,14 @@ DaemonOptions parse_daemon_options(int argc, const char* const* argv) {
   const bool has_secret_flag = app.count("--auth-secret-file") > 0;
   if (has_secret_flag && o.insecure_no_auth)
     usage_error("--auth-secret-file and --insecure-no-auth exclude each other; give exactly one");
-  if (!has_secret_flag && !o.insecure_no_auth)
-    usage_error("refusing to start without authentication: give --auth-secret-file (or --insecure-no-auth for a "
-                "loopback-only test daemon)");
-  if (!has_secret_flag && !o.listen.is_loopback())
-    usage_error(fmt::format("refusing to listen on non-loopback {} without --auth-secret-file, even with "
-                            "--insecure-no-auth", o.listen.to_string()));
-  if (has_secret_flag) {
-    o.auth_secret_file = raw.auth_secret_file;
-    try {
-      o.auth_secret = AuthSecret::load(raw.auth_secret_file);
-    } catch (const ValidationError& e) {
-      usage_error(fmt::format("--auth-secret-file: {}", e.what()));
+  try {
+    transport::check_daemon_auth_policy(o.listen, has_secret_flag, o.insecure_no_auth);
+    if (has_secret_flag) {
+      o.auth_secret_file = raw.auth_secret_file;
+      o.auth_secret = transport::load_secret_file(raw.auth_secret_file);
     }
+  } catch (const transport::AuthError& e) {
+    usage_error(has_secret_flag ? fmt::format("--auth-secret-file: {}", e.what()) : e.what());
   }
   return o;
 }

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "echelon/errors.h"
-#include "remote/auth_secret_file.h"
 #include "transport/endpoint_address.h"
+#include "transport/secret.h"
 
 namespace echelon::remote {
 
@@ -34,7 +34,7 @@ struct DaemonOptions {
   unsigned max_sessions = 64;
   LogLevel log_level = LogLevel::INFO;
   std::string auth_secret_file;        // empty: none
-  std::optional<AuthSecret> auth_secret;  // loaded and checked when the file is given
+  std::optional<transport::Secret> auth_secret;  // loaded and checked when the file is given
   bool insecure_no_auth = false;
   std::vector<std::string> plugin_dirs;   // absolute existing directories, order kept
   std::string session_binary;             // absolute

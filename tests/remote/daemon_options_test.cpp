@@ -91,9 +91,9 @@ TEST(DaemonOptions, RefusalsExitTwoWithMessage) {
   };
   const std::string ok = "--insecure-no-auth";
   const std::vector<Row> rows = {
-      {{}, "refusing to start without authentication"},
+      {{}, "refusing to start without an auth secret"},
       {{ok, "--auth-secret-file", good.path}, "exclude each other"},
-      {{ok, "--listen=10.0.0.1:5000"}, "non-loopback 10.0.0.1:5000"},
+      {{ok, "--listen=10.0.0.1:5000"}, "non-loopback address 10.0.0.1:5000"},
       {{ok, "--listen=0.0.0.0:5000"}, "non-loopback"},
       {{ok, "--listen=example.com:5000"}, "not a numeric IPv4 address"},
       {{ok, "--listen=127.0.0.1"}, "port is missing"},
@@ -122,8 +122,8 @@ TEST(DaemonOptions, RefusalsExitTwoWithMessage) {
       {{ok, "-h"}, "-h"},
       {{ok, "stray"}, "stray"},
       {{ok, "--listen"}, "--listen"},
-      {{"--auth-secret-file", loose.path}, "grants group/other access"},
-      {{"--auth-secret-file", short_secret.path}, "is 31 bytes, must be 32..4096"},
+      {{"--auth-secret-file", loose.path}, "gives access to group or others"},
+      {{"--auth-secret-file", short_secret.path}, "31 bytes; a secret must be 32 to 4096 bytes"},
       {{"--auth-secret-file", "/nonexistent/secret"}, "cannot open"},
       {{"--auth-secret-file", "/tmp"}, "not a regular file"},
   };
