@@ -308,3 +308,21 @@ TEST(ProcessLocal, ForkGuardRejectsMultithreadedFork) {
   other.join();
   EXPECT_NE(err.find("fork guard"), std::string::npos) << err;
 }
+
+TEST(ProcessLocal, PartialRegisterFailureRollsBack) {
+  // One child on a thread (it shares this process's callable table) and one child process
+  // (forked before the callable existed): the first confirms, the second refuses.
+  Worker w(4, quick_options());
+  const WorkerId threaded = w.add_worker({.options = quick_options(), .isolation = ChildIsolation::THREAD});
+  w.add_worker({.options = quick_options()});
+  w.init();
+  const auto late = NativeCallable::inproc(
+      unique_name("partial"), OrchFn([](Orchestrator&, const TaskArgs&, const CallConfig&) {}));
+  const std::string err = what_of([&] { w.register_callable(late); });
+  EXPECT_EQ(err.rfind("REGISTER_PARTIAL_FAILURE", 0), 0u) << err;
+  EXPECT_NE(err.find("worker 1"), std::string::npos) << err;
+  EXPECT_NE(err.find("1 of 2 children confirmed, rolled back"), std::string::npos) << err;
+  // The callable never became a handle on this Worker, so nothing can be submitted with it.
+  EXPECT_THROW(w.run([&](Orchestrator& o) { o.submit_next_level(o.callable(late), TaskArgs{}, {}, threaded); }),
+               CallableError);
+}
