@@ -1,6 +1,9 @@
 // Test stand-in for echelon-l3-session. It takes the real RT-911 handoff exactly as a runner must
 // (arguments, then the manifest, before any thread), re-validates the manifest, and writes what it
-// observed to the report file named by ECHELON_FAKE_RUNNER_REPORT. ECHELON_FAKE_RUNNER_MODE:
+// observed to the report file named by ECHELON_FAKE_RUNNER_REPORT, or to <pid>.json in the
+// directory ECHELON_FAKE_RUNNER_REPORT_DIR (the daemon tests, where every runner of one daemon
+// inherits the same environment: one file per runner doubles as a spawn marker).
+// ECHELON_FAKE_RUNNER_MODE:
 //   ready (default)  report, status ok (ports 1 and 2), exit 0
 //   fail             report, status "StartupError: fake prestart failed", exit 1
 //   silent           report, no status, exit 3
@@ -45,7 +48,9 @@ nlohmann::json open_fds() {
 int main(int argc, char** argv) {
   const int threads_at_start = process_thread_count();
   const std::string mode = getenv("ECHELON_FAKE_RUNNER_MODE") ? getenv("ECHELON_FAKE_RUNNER_MODE") : "ready";
-  const char* report_path = getenv("ECHELON_FAKE_RUNNER_REPORT");
+  std::string report_path = getenv("ECHELON_FAKE_RUNNER_REPORT") ? getenv("ECHELON_FAKE_RUNNER_REPORT") : "";
+  if (const char* dir = getenv("ECHELON_FAKE_RUNNER_REPORT_DIR"))
+    report_path = std::string(dir) + "/" + std::to_string(getpid()) + ".json";
   RunnerArgs args;
   try {
     args = parse_runner_args(argc, argv);
@@ -81,10 +86,10 @@ int main(int argc, char** argv) {
     if (child == 0) wait_for_signal();
     report["grandchild"] = child;
   }
-  if (report_path) {
-    const std::string tmp = std::string(report_path) + ".tmp";
+  if (!report_path.empty()) {
+    const std::string tmp = report_path + ".tmp";
     std::ofstream(tmp) << report.dump();
-    rename(tmp.c_str(), report_path);  // the test never sees a half-written report
+    rename(tmp.c_str(), report_path.c_str());  // the test never sees a half-written report
   }
 
   const bool send_ok = mode == "ready" || mode == "hang" || mode == "hang_with_child";
