@@ -179,5 +179,109 @@ TEST(Daemon, InvalidManifestSpawnsNothing) {
   EXPECT_FALSE(d.has_children());
 }
 
+
+std::vector<uint8_t> with_length_prefix(uint32_t length, std::string_view body) {
+  std::vector<uint8_t> out(4 + body.size());
+  for (int i = 0; i < 4; ++i) out[i] = uint8_t(length >> (8 * i));
+  std::copy(body.begin(), body.end(), out.begin() + 4);
+  return out;
+}
+
+TEST(Daemon, BadRequestIsIsolated) {
+  DaemonProcess d(insecure());
+  ASSERT_TRUE(d.port());
+  const uint16_t port = *d.port();
+
+  // A connection that says nothing holds its own session thread; others are served meanwhile.
+  auto silent = transport::TcpSocket::connect({transport::AddressFamily::IPV4, "127.0.0.1", port},
+                                              transport::deadline_in(2s));
+
+  // Oversized length prefix: refused before anything is read or allocated (WIRE-1).
+  const auto oversized = send_raw(port, with_length_prefix(0xFFFFFFFFu, ""));
+  ASSERT_GT(oversized.size(), 4u);
+  const BootstrapReply refused = parse_reply(std::string(oversized.begin() + 4, oversized.end()));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(std::get<ReplyError>(refused.outcome).text().starts_with("ManifestError: bootstrap request"));
+
+  send_raw(port, {'G', 'A', 'R', 'B', 'A', 'G', 'E', '!', 0, 1, 2, 3});  // garbage bytes
+  send_raw(port, with_length_prefix(100, "{\"manifest"));                // truncated message
+  send_raw(port, {0x10, 0x00});                                           // truncated length prefix
+  const auto not_json = send_raw(port, with_length_prefix(8, "not json"));
+  ASSERT_GT(not_json.size(), 4u);
+  EXPECT_FALSE(parse_reply(std::string(not_json.begin() + 4, not_json.end())).ok());
+
+  // The daemon still serves a well-formed session, while the silent connection is still open.
+  expect_ok(bootstrap(port, nullptr, session_manifest()));
+  EXPECT_EQ(d.runner_reports().size(), 1u) << "only the well-formed session spawns a runner";
+  EXPECT_TRUE(process_alive(d.pid()));
+}
+
+TEST(Daemon, SessionsOpenAndCloseInALoop) {
+  SecretFile secret_file;
+  // "ready": the fake runner reports and exits at once, so each session opens and closes.
+  DaemonProcess d(with_secret(secret_file), "ready");
+  ASSERT_TRUE(d.port());
+  const transport::Secret secret = secret_file.load();
+  const size_t baseline_fds = d.open_fd_count();
+
+  for (uint64_t i = 1; i <= 10; ++i) expect_ok(bootstrap(*d.port(), &secret, session_manifest(i)));
+
+  const auto reports = d.runner_reports();
+  ASSERT_EQ(reports.size(), 10u);
+  // Reaping happens when each runner exits; the last one may still be on its way out.
+  EXPECT_TRUE(wait_until([&] { return !d.has_children(); })) << "runners left unreaped";
+  for (const json& r : reports) EXPECT_FALSE(process_alive(r.at("pid").get<pid_t>()));
+  EXPECT_TRUE(wait_until([&] { return d.open_fd_count() == baseline_fds; }))
+      << "fds: " << d.open_fd_count() << " now, " << baseline_fds << " at start";
+}
+
+TEST(Daemon, ShutdownKillsRunnerGroups) {
+  SecretFile secret_file;
+  DaemonProcess d(with_secret(secret_file), "hang_with_child");
+  ASSERT_TRUE(d.port());
+  const transport::Secret secret = secret_file.load();
+  expect_ok(bootstrap(*d.port(), &secret, session_manifest(1)));
+  expect_ok(bootstrap(*d.port(), &secret, session_manifest(2)));
+
+  std::vector<pid_t> runners_and_children;
+  for (const json& r : d.runner_reports()) {
+    runners_and_children.push_back(r.at("pid").get<pid_t>());
+    runners_and_children.push_back(r.at("grandchild").get<pid_t>());
+  }
+  ASSERT_EQ(runners_and_children.size(), 4u);
+  for (pid_t p : runners_and_children) ASSERT_TRUE(process_alive(p));
+
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), DAEMON_EXIT_OK);
+  // The runners were the daemon's children (reaped before it exited); the grandchildren were
+  // killed with their group and are gone or waiting for init to reap them.
+  for (pid_t p : runners_and_children) EXPECT_TRUE(wait_until([&] { return !process_alive(p); })) << p;
+}
+
+TEST(Daemon, ShutdownDuringBootstrapEndsPromptly) {
+  SecretFile secret_file;
+  // The runner never reports: its session thread is waiting on the status pipe at SIGINT.
+  DaemonProcess d(with_secret(secret_file), "hang_no_status");
+  ASSERT_TRUE(d.port());
+  const transport::Secret secret = secret_file.load();
+  auto socket = transport::TcpSocket::connect({transport::AddressFamily::IPV4, "127.0.0.1", *d.port()},
+                                              transport::deadline_in(2s));
+  // Half a handshake: read the challenge, then send the request and leave the reply unread.
+  const auto challenge = transport::read_bootstrap_message(socket, transport::deadline_in(2s));
+  const transport::Nonce daemon_nonce = transport::decode_bootstrap_challenge(challenge);
+  const std::string manifest = session_manifest();
+  transport::write_bootstrap_message(
+      socket,
+      transport::seal_bootstrap_request(secret, daemon_nonce, transport::random_nonce(),
+                                        std::span(reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size())),
+      transport::deadline_in(2s));
+  ASSERT_TRUE(wait_until([&] { return d.runner_reports().size() == 1; }));
+  const pid_t runner = d.runner_reports()[0].at("pid").get<pid_t>();
+
+  d.signal(SIGINT);
+  EXPECT_EQ(d.wait_exit(), DAEMON_EXIT_OK);
+  EXPECT_FALSE(process_alive(runner));
+}
+
 }  // namespace
 }  // namespace echelon::remote::test
