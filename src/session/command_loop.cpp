@@ -1,0 +1,127 @@
+#include "session/command_loop.h"
+
+#include <fmt/format.h>
+#include <poll.h>
+
+#include <cerrno>
+
+#include "session/runner_error_text.h"
+#include "transport/transport_error.h"
+#include "wire/completion.h"
+#include "wire/control.h"
+#include "wire/task_payload.h"
+#include "wire/wire_error.h"
+
+namespace echelon::session {
+
+namespace {
+
+// How often an idle loop looks at the health lane's state. Frames wake it at once; this only
+// bounds how late a failed health send is noticed while the command lane is silent.
+constexpr int IDLE_CHECK_MS = 50;
+
+SessionOutcome violation(std::string reason) { return {SessionEnd::PROTOCOL_VIOLATION, std::move(reason)}; }
+
+}  // namespace
+
+const char* to_string(SessionEnd end) {
+  switch (end) {
+    case SessionEnd::SHUTDOWN: return "SHUTDOWN";
+    case SessionEnd::PEER_CLOSED: return "PEER_CLOSED";
+    case SessionEnd::PROTOCOL_VIOLATION: return "PROTOCOL_VIOLATION";
+    case SessionEnd::LANE_FAILED: return "LANE_FAILED";
+    case SessionEnd::HEALTH_FAILED: return "HEALTH_FAILED";
+  }
+  return "?";
+}
+
+void CommandLoop::wait_for_input() {
+  pollfd p{lane_.wait_fd(), static_cast<short>(POLLIN | (lane_.wants_write() ? POLLOUT : 0)), 0};
+  while (::poll(&p, 1, IDLE_CHECK_MS) < 0 && errno == EINTR) {
+  }
+}
+
+void CommandLoop::send_reply(wire::FrameType type, uint64_t sequence, std::vector<uint8_t> payload) {
+  const wire::FrameRoute route{config_.session_id, config_.identity.worker_id, sequence, 0};
+  lane_.send(wire::encode_frame(type, route, payload), transport::Clock::now() + config_.reply_send_timeout);
+}
+
+void CommandLoop::answer_task(const transport::InboundFrame& frame) {
+  const uint64_t seq = frame.header.sequence;
+  wire::CompletionPayload completion;
+  try {
+    const auto task = wire::decode_task(frame.payload());
+    completion = dispatcher_.run(seq, task, inner_);
+  } catch (const wire::WireError& e) {
+    // The frame was well-formed but its payload was not: reject the request, keep the session.
+    completion = wire::make_completion(
+        seq, wire::WireStatus::REJECTED,
+        task_error_text(config_.identity.host, config_.identity.worker_id, Digest{}, seq,
+                        fmt::format("TASK payload rejected: {}", e.what())));
+  }
+  send_reply(wire::FrameType::COMPLETION, seq, wire::encode_completion(completion));
+}
+
+void CommandLoop::answer_control(const transport::InboundFrame& frame) {
+  const uint64_t seq = frame.header.sequence;
+  // The envelope must decode (its name and version are echoed); a broken envelope is a
+  // malformed frame and throws to the caller.
+  const auto request = wire::decode_control(frame.payload());
+  const char* name = wire::to_string(request.name);
+  wire::ControlReply reply;
+  reply.sequence = seq;
+  reply.name = request.name;
+  reply.version = request.version;
+  reply.error_code = static_cast<int32_t>(wire::WireStatus::UNSUPPORTED);
+  const std::string text =
+      control_error_text(config_.identity.host, config_.identity.worker_id, name, seq,
+                         fmt::format("control {} v{} is not supported by this session yet", name, request.version));
+  reply.error_message = text;
+  send_reply(wire::FrameType::CONTROL_REPLY, seq, wire::encode_control_reply(reply));
+}
+
+std::optional<SessionOutcome> CommandLoop::handle(const transport::InboundFrame& frame) {
+  const auto& h = frame.header;
+  if (h.session_id != config_.session_id || h.worker_id != config_.identity.worker_id)
+    return violation(fmt::format("{} frame for session {} worker {}, this is session {} worker {}", to_string(h.type),
+                                 h.session_id, h.worker_id, config_.session_id, config_.identity.worker_id));
+  if (h.type != wire::FrameType::TASK && h.type != wire::FrameType::CONTROL && h.type != wire::FrameType::SHUTDOWN)
+    return violation(fmt::format("{} frame on the command lane from the parent", to_string(h.type)));
+  try {
+    sequence_.accept(h.sequence);
+  } catch (const std::exception& e) {
+    return violation(e.what());
+  }
+  try {
+    switch (h.type) {
+      case wire::FrameType::SHUTDOWN: return SessionOutcome{SessionEnd::SHUTDOWN, "SHUTDOWN received"};
+      case wire::FrameType::TASK: answer_task(frame); break;
+      default: answer_control(frame); break;
+    }
+  } catch (const wire::WireError& e) {
+    return violation(e.what());
+  } catch (const transport::TransportError& e) {
+    return SessionOutcome{SessionEnd::LANE_FAILED, e.what()};
+  }
+  return std::nullopt;
+}
+
+SessionOutcome CommandLoop::run() {
+  for (;;) {
+    if (health_.failed()) return {SessionEnd::HEALTH_FAILED, health_.failure()};
+    try {
+      while (auto frame = lane_.poll()) {
+        if (auto end = handle(*frame)) return *end;
+      }
+    } catch (const transport::TransportError& e) {
+      if (e.code() == transport::TransportErrc::PEER_CLOSED) return {SessionEnd::PEER_CLOSED, e.what()};
+      if (e.code() == transport::TransportErrc::MALFORMED_FRAME) return violation(e.what());
+      return {SessionEnd::LANE_FAILED, e.what()};
+    } catch (const std::exception& e) {
+      return violation(e.what());
+    }
+    wait_for_input();
+  }
+}
+
+}  // namespace echelon::session

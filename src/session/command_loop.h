@@ -1,0 +1,62 @@
+// The runner's steady state (RT-906, protocol.md 11): one request at a time off the command lane,
+// in sequence order. TASK -> COMPLETION, CONTROL -> typed CONTROL_REPLY, SHUTDOWN -> end. A frame
+// for another session or worker, a wrong-direction frame, a sequence that is not previous + 1, or
+// an undecodable envelope fails the session: after it the lane cannot be trusted (WIRE-5, -6, -24).
+#pragma once
+#include <chrono>
+#include <string>
+#include "echelon/worker.h"
+#include "session/health_lane.h"
+#include "session/task_dispatcher.h"
+#include "transport/frame_channel.h"
+#include "transport/inbound_frame.h"
+#include "wire/command_lane.h"
+
+namespace echelon::session {
+
+enum class SessionEnd {
+  SHUTDOWN,            // clean SHUTDOWN frame: exit 0
+  PEER_CLOSED,         // command-lane EOF: same cleanup, non-zero exit (RT-907)
+  PROTOCOL_VIOLATION,  // WIRE-5/6/24 or a malformed frame
+  LANE_FAILED,         // transport error on the command lane
+  HEALTH_FAILED,       // a HEALTH send failed: the parent is gone
+};
+const char* to_string(SessionEnd end);
+
+struct SessionOutcome {
+  SessionEnd end = SessionEnd::SHUTDOWN;
+  std::string reason;
+};
+
+struct CommandLoopConfig {
+  uint64_t session_id = 0;
+  RunnerIdentity identity;
+  std::chrono::nanoseconds reply_send_timeout{};  // bounds writing one reply (the health expiry)
+};
+
+class CommandLoop {
+ public:
+  CommandLoop(transport::FrameChannel& lane, const HealthLane& health, const TaskDispatcher& dispatcher,
+              Worker& inner, CommandLoopConfig config)
+      : lane_(lane), health_(health), dispatcher_(dispatcher), inner_(inner), config_(std::move(config)) {}
+
+  // Serves until the session ends; never throws.
+  SessionOutcome run();
+
+ private:
+  // nullopt: keep serving.
+  std::optional<SessionOutcome> handle(const transport::InboundFrame& frame);
+  void answer_task(const transport::InboundFrame& frame);
+  void answer_control(const transport::InboundFrame& frame);
+  void send_reply(wire::FrameType type, uint64_t sequence, std::vector<uint8_t> payload);
+  void wait_for_input();
+
+  transport::FrameChannel& lane_;
+  const HealthLane& health_;
+  const TaskDispatcher& dispatcher_;
+  Worker& inner_;
+  CommandLoopConfig config_;
+  wire::InboundSequence sequence_;
+};
+
+}  // namespace echelon::session

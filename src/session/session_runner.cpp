@@ -1,0 +1,170 @@
+#include "session/session_runner.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include "remote/handoff_io.h"
+#include "remote/manifest.h"
+#include "session/command_loop.h"
+#include "session/feature_grant.h"
+#include "session/health_lane.h"
+#include "session/inner_worker.h"
+#include "session/lane_attach.h"
+#include "session/runner_error_text.h"
+#include "session/startup_failure.h"
+#include "session/task_dispatcher.h"
+#include "transport/fd.h"
+#include "transport/host_tcp_channel.h"
+#include "transport/secret.h"
+#include "transport/tcp_listener.h"
+
+namespace echelon::session {
+
+namespace {
+
+std::chrono::nanoseconds seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(s));
+}
+
+void log(const std::string& line) { std::fprintf(stderr, "echelon-l3-session: %s\n", line.c_str()); }
+
+// What prestart produced: everything the attach and the session need.
+struct Prestart {
+  remote::BootstrapManifest manifest;
+  std::optional<transport::Secret> session_key;
+  uint64_t features = 0;
+  std::unique_ptr<Worker> inner;
+  std::unique_ptr<TaskDispatcher> dispatcher;
+  std::optional<transport::TcpListener> command_listener;
+  std::optional<transport::TcpListener> health_listener;
+};
+
+void read_manifest(const remote::RunnerArgs& args, Prestart& p) {
+  remote::RunnerHandoff handoff;
+  try {
+    transport::Fd handoff_fd(args.handoff_fd);  // closed once read: the daemon's end sees it
+    handoff = remote::read_handoff(handoff_fd.get(), args.deadline);
+  } catch (const remote::HandoffError& e) {
+    throw StartupFailure(e.timed_out() ? remote::ReplyErrorType::TimeoutError : remote::ReplyErrorType::StartupError,
+                         fmt::format("reading the handoff: {}", e.what()));
+  }
+  try {
+    p.manifest = remote::parse_manifest(handoff.manifest_json);
+  } catch (const remote::ManifestError& e) {
+    throw StartupFailure(e.type() == remote::ManifestError::Type::REGISTRY ? remote::ReplyErrorType::RegistryError
+                                                                          : remote::ReplyErrorType::ManifestError,
+                         e.what());
+  }
+  if (p.manifest.transport_profile != remote::TransportProfile::HOST_TCP)
+    fail_startup("transport profile", fmt::format("profile {} is not supported by this runner",
+                                                  remote::to_string(p.manifest.transport_profile)));
+  if (!handoff.session_key.empty()) p.session_key.emplace(std::move(handoff.session_key));
+  p.features = grant_features(p.manifest, p.session_key.has_value());
+}
+
+void open_listeners(const remote::RunnerArgs& args, Prestart& p) {
+  try {
+    const transport::EndpointAddress bind = transport::parse_endpoint_address(args.bind_ip + ":0");
+    p.command_listener.emplace(transport::TcpListener::listen(bind));
+    p.health_listener.emplace(transport::TcpListener::listen(bind));
+  } catch (const std::exception& e) {
+    fail_startup("opening the lane listeners", e.what());
+  }
+}
+
+// RT-904 in order. No thread exists in this process until start_inner_worker() has forked.
+Prestart prestart(const remote::RunnerArgs& args) {
+  Prestart p;
+  read_manifest(args, p);
+  p.inner = start_inner_worker(p.manifest, args.deadline);
+  p.dispatcher = std::make_unique<TaskDispatcher>(
+      RunnerIdentity{local_host_name(), static_cast<int32_t>(p.manifest.worker_id)});
+  p.dispatcher->install(p.manifest.remote_task_dispatcher, args.plugin_dirs);
+  open_listeners(args, p);
+  return p;
+}
+
+void report(const remote::RunnerArgs& args, const remote::RunnerStatus& status) {
+  transport::Fd status_fd(args.status_fd);  // one message, then closed (RT-911)
+  try {
+    remote::write_status(status_fd.get(), status, args.deadline);
+  } catch (const std::exception& e) {
+    log(fmt::format("could not report status: {}", e.what()));
+  }
+}
+
+wire::HelloPayload ready_hello(const Prestart& p) {
+  wire::HelloPayload hello;
+  hello.session_id = p.manifest.session_id;
+  hello.worker_id = static_cast<int32_t>(p.manifest.worker_id);
+  hello.comm_profile = transport::HOST_TCP_PROFILE;
+  hello.feature_flags = p.features;
+  hello.ready_state = wire::ReadyState::READY;
+  if (p.features != 0) hello.ext = wire::HelloExt{};
+  return hello;
+}
+
+int exit_status(const SessionOutcome& outcome) {
+  return outcome.end == SessionEnd::SHUTDOWN ? EXIT_CLEAN_SHUTDOWN : EXIT_SESSION_FAILED;
+}
+
+}  // namespace
+
+int SessionRunner::run() {
+  Prestart p;
+  try {
+    p = prestart(args_);
+  } catch (const StartupFailure& e) {
+    log(e.reply_error().text());
+    report(args_, remote::RunnerStatus{e.reply_error()});
+    return EXIT_STARTUP_FAILED;
+  } catch (const std::exception& e) {
+    const auto error = remote::make_reply_error(remote::ReplyErrorType::StartupError, e.what());
+    log(error.text());
+    report(args_, remote::RunnerStatus{error});
+    return EXIT_STARTUP_FAILED;
+  }
+  remote::LaneAddresses lanes;
+  lanes.profile = remote::TransportProfile::HOST_TCP;
+  lanes.command_port = p.command_listener->local_address().port;
+  lanes.health_port = p.health_listener->local_address().port;
+  report(args_, remote::RunnerStatus{lanes});
+
+  const int32_t worker_id = static_cast<int32_t>(p.manifest.worker_id);
+  const transport::Secret* key = p.session_key ? &*p.session_key : nullptr;
+  const AttachLimits limits{args_.deadline, seconds(args_.proof_timeout_s)};
+  std::unique_ptr<transport::FrameChannel> command;
+  std::unique_ptr<HealthLane> health;
+  try {
+    command = attach_command_lane(*p.command_listener, ready_hello(p), key, limits);
+    auto health_channel = attach_health_lane(*p.health_listener, p.manifest.session_id, worker_id, key, limits);
+    p.command_listener->close();  // one connection per lane, then no listener stays open (5.1)
+    p.health_listener->close();
+    health = std::make_unique<HealthLane>(
+        std::move(health_channel),
+        HealthSchedule{p.manifest.session_id, worker_id, seconds(p.manifest.health_interval_s),
+                       seconds(p.manifest.health_expiry_s), 1});
+  } catch (const std::exception& e) {
+    log(fmt::format("attach failed: {}", e.what()));
+    p.inner->close();
+    return EXIT_SESSION_FAILED;
+  }
+  health->start();
+
+  CommandLoop loop(*command, *health, *p.dispatcher, *p.inner,
+                   CommandLoopConfig{p.manifest.session_id, RunnerIdentity{local_host_name(), worker_id},
+                                     seconds(p.manifest.health_expiry_s)});
+  const SessionOutcome outcome = loop.run();
+  if (outcome.end != SessionEnd::SHUTDOWN) log(fmt::format("session ends ({}): {}", to_string(outcome.end), outcome.reason));
+  // Stop taking frames first, then tear down in RT-907 order.
+  health->stop();
+  p.inner->close();
+  command->close();
+  return exit_status(outcome);
+}
+
+}  // namespace echelon::session
