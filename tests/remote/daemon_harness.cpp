@@ -55,11 +55,6 @@ std::vector<std::string> children_of(pid_t pid) {
   return out;
 }
 
-transport::TcpSocket connect_local(uint16_t port) {
-  return transport::TcpSocket::connect({transport::AddressFamily::IPV4, "127.0.0.1", port},
-                                       transport::deadline_in(2s));
-}
-
 std::span<const uint8_t> bytes_of(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 }  // namespace
@@ -162,6 +157,11 @@ std::vector<nlohmann::json> DaemonProcess::runner_reports() const {
     out.push_back(nlohmann::json::parse(in));
   }
   return out;
+}
+
+transport::TcpSocket connect_local(uint16_t port) {
+  return transport::TcpSocket::connect({transport::AddressFamily::IPV4, "127.0.0.1", port},
+                                       transport::deadline_in(2s));
 }
 
 bool process_alive(pid_t pid) {

@@ -14,6 +14,7 @@
 
 #include "nlohmann/json.hpp"
 #include "transport/secret.h"
+#include "transport/tcp_socket.h"
 
 namespace echelon::remote::test {
 
@@ -62,6 +63,9 @@ class DaemonProcess {
 
 // True while `pid` exists and is not a zombie.
 bool process_alive(pid_t pid);
+
+// A connection to the daemon on 127.0.0.1:port (2 s connect bound).
+transport::TcpSocket connect_local(uint16_t port);
 
 // Parent side of the bootstrap against 127.0.0.1:port. With a secret: the authenticated
 // exchange (AuthError when refused); without: the plain exchange. Returns the reply JSON.

@@ -71,8 +71,7 @@ TEST(Daemon, WrongSecretRejected) {
 
   // Wrong secret: a well-formed envelope whose MAC does not verify gets the plain refusal.
   {
-    auto socket = transport::TcpSocket::connect({transport::AddressFamily::IPV4, "127.0.0.1", *d.port()},
-                                                transport::deadline_in(2s));
+    auto socket = connect_local(*d.port());
     const auto challenge = transport::read_bootstrap_message(socket, transport::deadline_in(2s));
     const transport::Nonce daemon_nonce = transport::decode_bootstrap_challenge(challenge);
     const transport::Secret wrong = other_secret.load();
@@ -84,8 +83,7 @@ TEST(Daemon, WrongSecretRejected) {
   }
   // Missing auth: the plain manifest in place of an envelope is refused the same way.
   {
-    auto socket = transport::TcpSocket::connect({transport::AddressFamily::IPV4, "127.0.0.1", *d.port()},
-                                                transport::deadline_in(2s));
+    auto socket = connect_local(*d.port());
     transport::read_bootstrap_message(socket, transport::deadline_in(2s));
     transport::write_bootstrap_message(socket, manifest_bytes, transport::deadline_in(2s));
     const auto reply = transport::read_bootstrap_message(socket, transport::deadline_in(2s));
@@ -105,8 +103,7 @@ TEST(Daemon, RightSecretSpawnsRunnerAndReplies) {
   ASSERT_TRUE(d.port());
   const transport::Secret secret = secret_file.load();
 
-  auto socket = transport::TcpSocket::connect({transport::AddressFamily::IPV4, "127.0.0.1", *d.port()},
-                                              transport::deadline_in(2s));
+  auto socket = connect_local(*d.port());
   const std::string manifest = session_manifest(1234567890123ull);
   transport::BootstrapNonces nonces;
   const auto reply_bytes = transport::client_bootstrap_exchange(
@@ -193,8 +190,7 @@ TEST(Daemon, BadRequestIsIsolated) {
   const uint16_t port = *d.port();
 
   // A connection that says nothing holds its own session thread; others are served meanwhile.
-  auto silent = transport::TcpSocket::connect({transport::AddressFamily::IPV4, "127.0.0.1", port},
-                                              transport::deadline_in(2s));
+  auto silent = connect_local(port);
 
   // Oversized length prefix: refused before anything is read or allocated (WIRE-1).
   const auto oversized = send_raw(port, with_length_prefix(0xFFFFFFFFu, ""));
@@ -264,8 +260,7 @@ TEST(Daemon, ShutdownDuringBootstrapEndsPromptly) {
   DaemonProcess d(with_secret(secret_file), "hang_no_status");
   ASSERT_TRUE(d.port());
   const transport::Secret secret = secret_file.load();
-  auto socket = transport::TcpSocket::connect({transport::AddressFamily::IPV4, "127.0.0.1", *d.port()},
-                                              transport::deadline_in(2s));
+  auto socket = connect_local(*d.port());
   // Half a handshake: read the challenge, then send the request and leave the reply unread.
   const auto challenge = transport::read_bootstrap_message(socket, transport::deadline_in(2s));
   const transport::Nonce daemon_nonce = transport::decode_bootstrap_challenge(challenge);
