@@ -1,6 +1,5 @@
 #include "endpoint/child_process.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/process_info.h"
 #include "echelon/errors.h"
 #include "fmt/format.h"
 
@@ -29,18 +29,8 @@ std::string describe(const siginfo_t& info) {
 
 }  // namespace
 
-int ChildProcess::thread_count() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/task")) {
-    while (dirent* e = readdir(d))
-      if (e->d_name[0] != '.') ++n;
-    closedir(d);
-  }
-  return n;
-}
-
 ChildProcess ChildProcess::spawn(const std::string& name, const std::function<int()>& child_main) {
-  const int threads = thread_count();
+  const int threads = process_thread_count();
   if (threads != 1)
     throw UsageError(fmt::format("fork guard: cannot start child '{}': this process has {} threads; echelon forks "
                                  "every child before any thread starts, so init() must run before other threads "

@@ -37,9 +37,6 @@ class ChildProcess {
   // Waits up to `grace` for a voluntary exit, then SIGTERM, then SIGKILL to the group; reaps.
   void terminate(std::chrono::duration<double> grace);
 
-  // Number of threads of this process (the fork guard's measure).
-  static int thread_count();
-
  private:
   void reap_now();
   std::string name_;

@@ -119,16 +119,6 @@ int read_exec_errno(int fd, transport::Deadline deadline) {
 
 }  // namespace
 
-int process_thread_count() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/task")) {
-    while (dirent* e = readdir(d))
-      if (e->d_name[0] != '.') ++n;
-    closedir(d);
-  }
-  return n;
-}
-
 RunnerProcess spawn_runner(const std::string& runner_path, const std::string& manifest_json, const RunnerLaunch& o) {
   // Everything that can be refused is refused before the first pipe exists (lessons #1426).
   parse_manifest(manifest_json, o.policy);

@@ -5,6 +5,8 @@
 // the child runs only async-signal-safe calls between fork and exec.
 #pragma once
 
+#include "core/process_info.h"
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -94,7 +96,7 @@ class RunnerProcess {
 // (anything created is already killed and reaped).
 RunnerProcess spawn_runner(const std::string& runner_path, const std::string& manifest_json, const RunnerLaunch& opts);
 
-// Threads of the calling process (/proc/self/task): the runner checks it is 1 before the handoff.
-int process_thread_count();
+// The runner checks it is still single-threaded before the handoff (RT-911).
+using ::echelon::process_thread_count;
 
 }  // namespace echelon::remote
