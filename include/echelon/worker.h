@@ -11,6 +11,7 @@
 #include "echelon/native_callable.h"
 #include "echelon/options.h"
 #include "echelon/orchestrator.h"
+#include "echelon/remote_worker.h"
 
 namespace echelon {
 
@@ -83,6 +84,9 @@ class Worker {
   // A NEXT_LEVEL child behind any endpoint implementation; the factory receives the stable id.
   WorkerId add_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>(WorkerId)>& factory);
   void add_sub_endpoint(const std::function<std::unique_ptr<WorkerEndpoint>()>& factory);
+  // A remote L3 session served by an echelon-remote-worker daemon (runtime.md section 9); needs
+  // level >= 4. The spec is validated and its secret file read now; the session opens at init().
+  WorkerId add_remote_worker(const RemoteWorkerSpec& spec);
 
   // --- callables ---
   // Installs on every local child of the matching entry kind; returns only after every child
@@ -90,6 +94,9 @@ class Worker {
   CallableHandle register_callable(const NativeCallable& callable);
   // A chip kernel (LOCAL_CHIP): every chip child verifies and loads it before the handle returns.
   CallableHandle register_callable(const ChipCallable& callable);
+  // A REMOTE_TASK_DISPATCHER entry (before init): it goes into the bootstrap manifest of exactly
+  // `workers` (remote worker ids), and the handle runs on those workers only.
+  CallableHandle register_callable(const RemoteCallable& callable, std::vector<WorkerId> workers);
   void unregister(const CallableHandle& handle);
 
   // --- lifecycle ---

@@ -1,5 +1,6 @@
 #include "echelon/worker.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "runtime/child_services.h"
 #include "endpoint/inprocess_endpoint.h"
 #include "endpoint/local_mailbox_endpoint.h"
+#include "endpoint/remote_l3_endpoint.h"
 #include "fmt/format.h"
 #include "runtime/engine.h"
 #include "spdlog/spdlog.h"
@@ -47,6 +49,9 @@ struct Worker::Impl {
   std::vector<CallableIdentity> pending;  // registered before init, installed by init
   std::map<WorkerId, std::unique_ptr<chip::DeviceArena>> arenas;  // mapped before fork, shared with chips
   std::mutex arena_mu;
+  // Remote children by worker id; the engine's lanes own them. Registrations before init add
+  // dispatcher entries to their manifests.
+  std::map<WorkerId, RemoteL3Endpoint*> remotes;
   // Chip blobs are handed to chip children by path, staged once in a private directory.
   struct StagedBlob {
     std::string path;
@@ -203,6 +208,54 @@ void Worker::add_sub_endpoint(const std::function<std::unique_ptr<WorkerEndpoint
   auto ep = factory();
   if (!ep || ep->caps().role != EndpointRole::SUB) throw UsageError("add_sub_endpoint: the factory must return a SUB endpoint");
   im.engine.add_lane(std::move(ep));
+}
+
+WorkerId Worker::add_remote_worker(const RemoteWorkerSpec& spec) {
+  Impl& im = *impl_;
+  im.require_setup_phase("add_remote_worker");
+  if (im.level < 4)
+    throw UsageError(fmt::format("add_remote_worker: a level-{} Worker cannot own remote L3 children; they need "
+                                 "level >= 4", im.level));
+  const WorkerId id = im.next_worker_id;
+  auto endpoint = std::make_unique<RemoteL3Endpoint>(spec, id, im.level);  // validates before anything exists
+  RemoteL3Endpoint* remote = endpoint.get();
+  im.engine.add_lane(std::move(endpoint));
+  im.remotes.emplace(id, remote);
+  ++im.next_worker_id;
+  return id;
+}
+
+CallableHandle Worker::register_callable(const RemoteCallable& callable, std::vector<WorkerId> workers) {
+  Impl& im = *impl_;
+  if (im.closed) throw UsageError("register_callable: the Worker is closed");
+  const CallableIdentity& id = callable.identity();
+  // Post-init remote registration needs register controls, which remote sessions do not serve yet.
+  if (im.initialized)
+    throw UsageError(fmt::format("register_callable: remote entry {} ({}) must be registered before init()",
+                                 callable.target(), id.hashid()));
+  if (workers.empty())
+    throw UsageError(fmt::format("register_callable: remote entry {} needs a non-empty list of remote workers",
+                                 callable.target()));
+  std::sort(workers.begin(), workers.end());
+  if (std::adjacent_find(workers.begin(), workers.end()) != workers.end())
+    throw UsageError(fmt::format("register_callable: remote entry {} lists a worker twice", callable.target()));
+  std::vector<uint32_t> lanes;
+  for (WorkerId w : workers) {
+    if (!im.remotes.contains(w))
+      throw UsageError(fmt::format("register_callable: worker {} is not a remote worker of this Worker (entry {})", w,
+                                   callable.target()));
+    lanes.push_back(static_cast<uint32_t>(im.engine.lane_of(w)));
+  }
+  std::sort(lanes.begin(), lanes.end());
+  if (auto existing = im.registry.find(id.digest)) {
+    if (existing->installed_lanes != lanes)
+      throw UsageError(fmt::format("register_callable: remote entry {} is already registered for other workers",
+                                   callable.target()));
+    return im.registry.issue(id, existing->entry_kind, existing->name, existing->installed_lanes);
+  }
+  // Installed by the bootstrap manifest, never by a register control: not in `pending`.
+  for (WorkerId w : workers) im.remotes.at(w)->add_dispatcher_entry(callable);
+  return im.registry.issue(id, EntryKind::ORCHESTRATION, callable.target(), std::move(lanes));
 }
 
 CallableHandle Worker::register_callable(const NativeCallable& callable) {

@@ -1,0 +1,370 @@
+#include "endpoint/remote_l3_endpoint.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "echelon/errors.h"
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+#include "transport/auth.h"
+#include "transport/secret.h"
+#include "wire/frame_header.h"
+#include "wire/hello.h"
+#include "wire/task_payload.h"
+
+namespace echelon {
+namespace {
+
+using std::chrono::duration;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+Clock::duration seconds(double s) { return duration_cast<Clock::duration>(duration<double>(s)); }
+
+// The longest the I/O thread sleeps without a timer due; only bounds how late a stop is noticed if
+// a wake-up were ever lost.
+constexpr milliseconds kIdleTick{1000};
+// A SHUTDOWN after a failed init still gets this long to leave the socket.
+constexpr auto kMinShutdownSend = milliseconds(200);
+
+EndpointCaps remote_caps(WorkerId id, const std::string& host) {
+  EndpointCaps c;
+  c.kind = EndpointKind::REMOTE_L3;
+  c.role = EndpointRole::NEXT_LEVEL;
+  c.worker_id = id;
+  c.level = 3;
+  c.remote = true;
+  c.host = host;
+  c.callable_kinds = {CallableKind::NATIVE_IMPORT};
+  c.scopes = {TargetNamespace::REMOTE_TASK_DISPATCHER};
+  // No host address space: host memory of this process is not reachable from another host, so the
+  // engine rejects host-backed tensors for this worker before dispatch (remote buffers: later).
+  c.address_spaces = {};
+  c.backing_kinds = {BackendKind::REMOTE_SIDECAR};
+  c.max_inflight = 1;  // baseline single-flight command lane (protocol.md 15.2)
+  return c;
+}
+
+}  // namespace
+
+RemoteL3Endpoint::RemoteL3Endpoint(const RemoteWorkerSpec& spec, WorkerId worker_id, int parent_level)
+    : spec_(spec), worker_id_(worker_id), parent_level_(parent_level) {
+  spec_.validate();
+  daemon_ = transport::parse_endpoint_address(fmt::format("{}:{}", spec_.host, spec_.port));
+  caps_ = remote_caps(worker_id, daemon_.host);
+  name_ = fmt::format("remote worker {} at {}", worker_id, daemon_.to_string());
+  // RT-909: the secret file is read and checked when the worker is added, not at init.
+  if (!spec_.auth_secret_file.empty()) {
+    try {
+      secret_ = transport::load_secret_file(spec_.auth_secret_file);
+    } catch (const std::exception& e) {
+      throw ValidationError(fmt::format("RemoteWorkerSpec.auth_secret_file: {}", e.what()));
+    }
+  }
+  for (const auto& target : spec_.remote_task_dispatcher) add_dispatcher_entry(RemoteCallable::native(target));
+}
+
+RemoteL3Endpoint::~RemoteL3Endpoint() {
+  stop_io();
+  close_lanes();
+}
+
+void RemoteL3Endpoint::add_dispatcher_entry(const RemoteCallable& callable) {
+  if (session_) throw UsageError(fmt::format("{}: dispatcher entries are fixed once the session is open", name_));
+  const Digest& d = callable.identity().digest;
+  if (std::any_of(entries_.begin(), entries_.end(), [&](const auto& e) { return e.digest == d; })) return;
+  remote::ManifestEntry e;
+  e.digest = d;
+  e.kind = CallableKind::NATIVE_IMPORT;
+  e.target = callable.target();
+  entries_.push_back(std::move(e));
+}
+
+// --- start-up -------------------------------------------------------------------------------------
+
+void RemoteL3Endpoint::launch(const LaunchContext& context) {
+  // Sockets only, no thread: other lanes of this Worker may still fork after us (RT-704).
+  startup_deadline_ = std::min(context.deadline, Clock::now() + seconds(spec_.startup_timeout_s));
+  const double budget = duration<double>(startup_deadline_ - Clock::now()).count();
+  if (budget <= 0) throw TimeoutError(fmt::format("{}: no startup time left before the bootstrap", name_));
+  remote::BootstrapManifest& m = manifest_;
+  m.session_id = transport::random_session_id();
+  m.worker_id = static_cast<uint32_t>(worker_id_);
+  m.parent_worker_level = static_cast<uint32_t>(parent_level_);
+  m.num_chips = spec_.num_chips;
+  m.num_sub_workers = spec_.num_sub_workers;
+  m.heap_ring_bytes = spec_.heap_ring_bytes;
+  m.startup_budget_s = std::min(budget, 86400.0);  // a duration: absolute times never cross hosts
+  m.health_interval_s = spec_.health_interval_s;
+  m.health_expiry_s = spec_.health_expiry_s;
+  m.shutdown_timeout_s = spec_.shutdown_timeout_s;
+  if (secret_) m.requested_features = m.required_features = wire::FEATURE_AUTH_HMAC_SHA256;  // no downgrade
+  m.remote_task_dispatcher = entries_;
+  session_ = bootstrap_remote_session(daemon_, m, secret_ ? &*secret_ : nullptr, startup_deadline_, name_);
+}
+
+void RemoteL3Endpoint::await_ready(Deadline deadline) {
+  if (!session_) throw UsageError(fmt::format("{}: await_ready before launch", name_));
+  lanes_ = attach_remote_lanes(daemon_, *session_, manifest_, std::min(deadline, startup_deadline_), name_);
+}
+
+void RemoteL3Endpoint::attach(Waker* waker) {
+  waker_ = waker;
+  if (!lanes_.command || !lanes_.health) throw UsageError(fmt::format("{}: attach before the lanes are ready", name_));
+  reactor_ = std::make_unique<transport::Reactor>();
+  reactor_->add(lanes_.command->wait_fd(), transport::Reactor::READABLE, [this](uint32_t) { pump_command(); });
+  reactor_->add(lanes_.health->wait_fd(), transport::Reactor::READABLE, [this](uint32_t) { pump_health(); });
+  last_health_ = Clock::now();  // the expiry counts from the moment the lanes are ours
+  io_ = std::thread([this] { io_main(); });
+}
+
+// --- the I/O thread -------------------------------------------------------------------------------
+
+void RemoteL3Endpoint::io_main() {
+  // Frames read while waiting for HELLO sit in the channels' buffers, which epoll cannot see.
+  pump_command();
+  pump_health();
+  while (!io_stop_.load(std::memory_order_acquire)) {
+    flush_outbox();
+    if (!lanes_dead_)
+      reactor_->modify(lanes_.command->wait_fd(), transport::Reactor::READABLE |
+                                                      (lanes_.command->wants_write() ? transport::Reactor::WRITABLE : 0));
+    reactor_->run_once(next_timer(Clock::now()));
+    check_timers(Clock::now());
+  }
+}
+
+void RemoteL3Endpoint::flush_outbox() {
+  std::deque<std::vector<uint8_t>> frames;
+  {
+    std::lock_guard lock(mu_);
+    frames.swap(outbox_);
+  }
+  if (lanes_dead_ || frames.empty()) return;
+  try {
+    for (auto& f : frames) lanes_.command->post(std::move(f));
+  } catch (const std::exception& e) {
+    lanes_broken(fmt::format("command lane: {}", e.what()));
+    return;
+  }
+  pump_command();  // poll() writes what was queued
+}
+
+void RemoteL3Endpoint::pump_command() {
+  if (lanes_dead_) return;
+  bool woke = false;
+  try {
+    while (auto frame = lanes_.command->poll()) {
+      const auto& h = frame->header;
+      if (h.session_id != manifest_.session_id || h.worker_id != worker_id_)
+        throw Error(fmt::format("command lane: a {} frame for session {} worker {}", wire::to_string(h.type),
+                                h.session_id, h.worker_id));
+      std::lock_guard lock(mu_);
+      // accept_completion pairs the reply with the awaited request and closes the lane otherwise.
+      const wire::CompletionPayload c = command_lane_.accept_completion(wire::decode_frame(frame->bytes));
+      if (in_flight_ == 0) continue;  // already settled here (stop, timeout): the reply is late
+      const bool ok = c.status() == wire::WireStatus::OK;
+      pending_.push_back({in_flight_, ok ? Outcome::SUCCESS : Outcome::TASK_FAILURE,
+                          ok ? std::string() : c.error_message});
+      in_flight_ = 0;
+      in_flight_deadline_.reset();
+      woke = true;
+    }
+  } catch (const std::exception& e) {
+    lanes_broken(fmt::format("command lane: {}", e.what()));
+  }
+  if (woke) wake_engine();
+}
+
+void RemoteL3Endpoint::pump_health() {
+  if (lanes_dead_) return;
+  try {
+    while (auto frame = lanes_.health->poll()) {
+      const auto& h = frame->header;
+      if (h.type != wire::FrameType::HEALTH || h.session_id != manifest_.session_id || h.worker_id != worker_id_)
+        throw Error(fmt::format("health lane: unexpected {} frame", wire::to_string(h.type)));
+      last_health_ = Clock::now();
+    }
+  } catch (const std::exception& e) {
+    lanes_broken(fmt::format("health lane: {}", e.what()));
+  }
+}
+
+std::chrono::milliseconds RemoteL3Endpoint::next_timer(Clock::time_point now) const {
+  Clock::time_point due = now + kIdleTick;
+  if (!lanes_dead_) due = std::min(due, last_health_ + seconds(spec_.health_expiry_s));
+  {
+    std::lock_guard lock(mu_);
+    if (in_flight_deadline_) due = std::min(due, *in_flight_deadline_);
+  }
+  // Round up so the wait never ends just before the timer and spins.
+  return std::max(milliseconds(1), duration_cast<milliseconds>(due - now) + milliseconds(1));
+}
+
+void RemoteL3Endpoint::check_timers(Clock::time_point now) {
+  if (lanes_dead_) return;
+  const auto silent = now - last_health_;
+  if (silent >= seconds(spec_.health_expiry_s)) {
+    // RT-906: FAILED at once, even when idle; later HEALTH never re-admits it.
+    lanes_broken(fmt::format("no HEALTH for {:.3f} s (health expiry {} s)", duration<double>(silent).count(),
+                             spec_.health_expiry_s));
+    return;
+  }
+  bool woke = false;
+  {
+    std::lock_guard lock(mu_);
+    if (in_flight_deadline_ && now >= *in_flight_deadline_) {
+      // The runner may still be running it, so the lane can no longer be paired: FAILED.
+      command_lane_.mark_failed();
+      woke = fail_locked(fmt::format("TASK seq {} timed out after {} s (task_timeout_s)", in_flight_sequence_,
+                                     spec_.task_timeout_s));
+    }
+  }
+  if (woke) wake_engine();
+}
+
+void RemoteL3Endpoint::lanes_broken(const std::string& reason) {
+  if (lanes_dead_) return;
+  lanes_dead_ = true;
+  // Level-triggered epoll would report a closed socket forever: stop watching both lanes.
+  reactor_->remove(lanes_.command->wait_fd());
+  reactor_->remove(lanes_.health->wait_fd());
+  bool woke;
+  {
+    std::lock_guard lock(mu_);
+    command_lane_.mark_failed();
+    woke = fail_locked(reason);
+  }
+  if (woke) wake_engine();
+}
+
+// --- engine side ----------------------------------------------------------------------------------
+
+bool RemoteL3Endpoint::fail_locked(const std::string& reason) {
+  if (failed_) return false;
+  failed_ = true;
+  failure_ = fmt::format("{}: {}", name_, reason);
+  if (in_flight_ != 0) pending_.push_back({in_flight_, Outcome::ENDPOINT_FAILURE, failure_});
+  in_flight_ = 0;
+  in_flight_deadline_.reset();
+  return true;
+}
+
+void RemoteL3Endpoint::wake_engine() noexcept {
+  if (waker_) waker_->wake();
+}
+
+void RemoteL3Endpoint::submit(const DispatchRequest& request) {
+  // Everything the request points to is copied into the encoded frame here (endpoint.h).
+  if (request.tensors && !request.tensors->empty()) {
+    {
+      std::lock_guard lock(mu_);
+      pending_.push_back({request.dispatch_id, Outcome::TASK_FAILURE,
+                          fmt::format("{}: remote buffers are not supported yet (the task has {} tensor arguments; "
+                                      "remote tasks take scalars only in this build)",
+                                      name_, request.tensors->size())});
+    }
+    wake_engine();
+    return;
+  }
+  wire::TaskPayload task;
+  task.callable_digest = request.callable->digest;
+  task.config = *request.config;
+  if (request.scalars) task.args.scalars = *request.scalars;
+  const std::vector<uint8_t> payload = wire::encode_task(task);  // throws WireError naming the field
+  {
+    std::lock_guard lock(mu_);
+    if (failed_) throw Error(fmt::format("{} is FAILED: {}", name_, failure_));
+    if (in_flight_ != 0) throw Error(fmt::format("{}: a task is already in flight (max_inflight 1)", name_));
+    const uint64_t seq = command_lane_.begin_task();
+    const wire::FrameRoute route{manifest_.session_id, worker_id_, seq, 0};
+    outbox_.push_back(wire::encode_frame(wire::FrameType::TASK, route, payload));
+    in_flight_ = request.dispatch_id;
+    in_flight_sequence_ = seq;
+    if (spec_.task_timeout_s > 0) in_flight_deadline_ = Clock::now() + seconds(spec_.task_timeout_s);
+  }
+  reactor_->wake();
+}
+
+size_t RemoteL3Endpoint::poll(std::vector<EndpointEvent>& out) {
+  std::lock_guard lock(mu_);
+  const size_t n = pending_.size();
+  for (auto& e : pending_) out.push_back(std::move(e));
+  pending_.clear();
+  return n;
+}
+
+EndpointHealth RemoteL3Endpoint::health() const {
+  std::lock_guard lock(mu_);
+  return EndpointHealth{!failed_, failure_};
+}
+
+ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline) {
+  // The runner answers every control UNSUPPORTED for now; saying so here keeps the lane simple.
+  return ControlReply{false, {},
+                      fmt::format("{}: control '{}' is UNSUPPORTED by remote sessions in this build", name_,
+                                  request.name),
+                      false};
+}
+
+void RemoteL3Endpoint::request_stop(const std::string& reason) {
+  bool woke;
+  {
+    std::lock_guard lock(mu_);
+    woke = fail_locked(fmt::format("stopped: {}", reason));
+  }
+  if (woke) wake_engine();
+}
+
+// --- shutdown -------------------------------------------------------------------------------------
+
+void RemoteL3Endpoint::stop_io() noexcept {
+  if (!io_.joinable()) return;
+  io_stop_.store(true, std::memory_order_release);
+  reactor_->wake();
+  io_.join();
+}
+
+void RemoteL3Endpoint::close_lanes() noexcept {
+  if (lanes_.command) lanes_.command->close();
+  if (lanes_.health) lanes_.health->close();
+}
+
+void RemoteL3Endpoint::send_shutdown_and_wait(Deadline deadline) {
+  uint64_t seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    // With a task still running remotely the runner cannot read SHUTDOWN; EOF ends it instead.
+    if (!command_lane_.can_send(wire::CommandKind::SHUTDOWN)) return;
+    seq = command_lane_.begin_shutdown();
+  }
+  const wire::FrameRoute route{manifest_.session_id, worker_id_, seq, 0};
+  lanes_.command->send(wire::encode_frame(wire::FrameType::SHUTDOWN, route, {}), deadline);
+  // The runner closes its end once its inner Worker is closed (RT-907): wait for that EOF.
+  for (;;) {
+    try {
+      (void)lanes_.command->receive(deadline);  // nothing is expected; a late frame is dropped
+    } catch (const transport::TransportError& e) {
+      if (e.code() == transport::TransportErrc::PEER_CLOSED) return;
+      throw;
+    }
+  }
+}
+
+void RemoteL3Endpoint::shutdown(Deadline deadline) {
+  stop_io();  // the lanes belong to this thread again
+  const Deadline bound =
+      std::min(std::max(deadline, Clock::now() + kMinShutdownSend), Clock::now() + seconds(spec_.shutdown_timeout_s));
+  if (lanes_.command && !lanes_dead_) {
+    try {
+      send_shutdown_and_wait(bound);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: clean session shutdown failed, closing the lanes: {}", name_, e.what());
+    }
+  }
+  close_lanes();
+  std::lock_guard lock(mu_);
+  fail_locked("shut down");
+}
+
+}  // namespace echelon

@@ -1,0 +1,100 @@
+// A remote L3 session seen from its parent (runtime.md section 9, protocol.md 5-13): the
+// WorkerEndpoint behind Worker::add_remote_worker. launch() bootstraps the session with the daemon,
+// await_ready() connects the command and health lanes and admits the runner's HELLO READY,
+// attach() starts the one I/O thread that owns both lanes from then on.
+//
+// Threading: the engine's Scheduler calls submit/poll/health/control/request_stop; the I/O thread
+// alone touches the lanes between attach() and shutdown(). They meet in `mu_` (the command-lane
+// state, the outbox, the failure and the pending events) and in the reactor's wake().
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "echelon/endpoint.h"
+#include "echelon/remote_worker.h"
+#include "endpoint/remote_session_open.h"
+#include "remote/manifest.h"
+#include "transport/reactor.h"
+#include "wire/command_lane.h"
+
+namespace echelon {
+
+class RemoteL3Endpoint final : public WorkerEndpoint {
+ public:
+  // Validates `spec` and reads the secret file (if any) at once; creates no socket or thread.
+  RemoteL3Endpoint(const RemoteWorkerSpec& spec, WorkerId worker_id, int parent_level);
+  ~RemoteL3Endpoint() override;
+
+  // A dispatcher entry for the manifest (before launch only); duplicates are ignored.
+  void add_dispatcher_entry(const RemoteCallable& callable);
+  const std::string& name() const { return name_; }
+
+  const EndpointCaps& caps() const override { return caps_; }
+  void launch(const LaunchContext& context) override;
+  void await_ready(Deadline deadline) override;
+  void attach(Waker* waker) override;
+  void submit(const DispatchRequest& request) override;
+  size_t poll(std::vector<EndpointEvent>& out) override;
+  EndpointHealth health() const override;
+  ControlReply control(const ControlRequest& request, Deadline deadline) override;
+  void request_stop(const std::string& reason) override;
+  void shutdown(Deadline deadline) override;
+
+ private:
+  // I/O thread.
+  void io_main();
+  void pump_command();
+  void pump_health();
+  void flush_outbox();
+  void check_timers(Clock::time_point now);
+  std::chrono::milliseconds next_timer(Clock::time_point now) const;
+  void lanes_broken(const std::string& reason);
+
+  // Makes the endpoint FAILED (sticky) and fails the in-flight task; returns true when this call
+  // did it, so the caller rings the waker (outside mu_).
+  bool fail_locked(const std::string& reason);
+  void wake_engine() noexcept;
+  void stop_io() noexcept;
+  void close_lanes() noexcept;
+  void send_shutdown_and_wait(Deadline deadline);
+
+  RemoteWorkerSpec spec_;
+  WorkerId worker_id_;
+  int parent_level_;
+  EndpointCaps caps_;
+  std::string name_;  // "remote worker 1 at 127.0.0.1:19073", the prefix of every error
+  transport::EndpointAddress daemon_;
+  std::optional<transport::Secret> secret_;
+  std::vector<remote::ManifestEntry> entries_;
+
+  remote::BootstrapManifest manifest_;
+  Deadline startup_deadline_{};
+  std::optional<BootstrappedSession> session_;
+  AttachedLanes lanes_;  // owned by the I/O thread while it runs
+
+  std::unique_ptr<transport::Reactor> reactor_;
+  std::thread io_;
+  std::atomic<bool> io_stop_{false};
+  bool lanes_dead_ = false;  // I/O thread (then shutdown): a lane broke, nothing more can be sent
+  Clock::time_point last_health_{};  // I/O thread only
+  Waker* waker_ = nullptr;
+
+  mutable std::mutex mu_;
+  wire::CommandLane command_lane_{1};
+  std::deque<std::vector<uint8_t>> outbox_;  // encoded frames for the I/O thread to post
+  uint64_t in_flight_ = 0;                   // dispatch id, 0 = none
+  uint64_t in_flight_sequence_ = 0;
+  std::optional<Deadline> in_flight_deadline_;  // task_timeout_s, when set
+  bool failed_ = false;
+  std::string failure_;
+  std::vector<EndpointEvent> pending_;
+};
+
+}  // namespace echelon

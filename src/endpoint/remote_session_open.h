@@ -1,0 +1,45 @@
+// The launch and attach halves of opening one remote L3 session from the parent (protocol.md 1.1,
+// 5.1, 15.3). Both are plain blocking calls bounded by a deadline and start no thread: the
+// bootstrap runs in the engine's launch phase, while other lanes may still fork.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "remote/bootstrap_reply.h"
+#include "remote/manifest.h"
+#include "transport/deadline.h"
+#include "transport/endpoint_address.h"
+#include "transport/frame_channel.h"
+#include "transport/secret.h"
+
+namespace echelon {
+
+// What a successful bootstrap hands to the attach step.
+struct BootstrappedSession {
+  remote::LaneAddresses lanes;
+  std::optional<transport::Secret> session_key;  // set exactly when a secret was used
+};
+
+// Connects to the daemon, sends `manifest` (sealed when `secret` is given), reads and checks the
+// reply. Throws Error starting with `who` ("remote worker 1 at 127.0.0.1:19073") and carrying the
+// daemon's error text when it refused.
+BootstrappedSession bootstrap_remote_session(const transport::EndpointAddress& daemon,
+                                             const remote::BootstrapManifest& manifest,
+                                             const transport::Secret* secret, transport::Deadline deadline,
+                                             const std::string& who);
+
+struct AttachedLanes {
+  std::unique_ptr<transport::FrameChannel> command;
+  std::unique_ptr<transport::FrameChannel> health;
+};
+
+// Connects the command lane, reads HELLO and admits it only when it is READY and its session,
+// worker, version and profile match (with a key: verifies it and answers with the parent HELLO),
+// then connects the health lane (with a key: answers the runner's health challenge).
+AttachedLanes attach_remote_lanes(const transport::EndpointAddress& daemon, const BootstrappedSession& session,
+                                  const remote::BootstrapManifest& manifest, transport::Deadline deadline,
+                                  const std::string& who);
+
+}  // namespace echelon

@@ -1,0 +1,76 @@
+// RemoteWorkerSpec validation and RemoteCallable construction. Everything here is pure: a spec is
+// checked completely before add_remote_worker creates any socket, file or process (RT-807, RT-909).
+#include <cmath>
+#include <string>
+
+#include "echelon/errors.h"
+#include "echelon/remote_worker.h"
+#include "fmt/format.h"
+#include "remote/manifest.h"
+#include "transport/endpoint_address.h"
+#include "transport/transport_error.h"
+
+namespace echelon {
+namespace {
+
+[[noreturn]] void reject(const char* field, const std::string& why) {
+  throw ValidationError(fmt::format("RemoteWorkerSpec.{}: {}", field, why));
+}
+
+// A duration the manifest can carry: finite and in (0, 86400] (RT-909).
+void check_duration(const char* field, double v) {
+  if (!std::isfinite(v) || v <= 0 || v > 86400)
+    reject(field, fmt::format("{} is not a finite number of seconds in (0, 86400]", v));
+}
+
+}  // namespace
+
+void RemoteWorkerSpec::validate() const {
+  if (host.empty()) reject("host", "is empty; give a numeric IPv4 address or \"localhost\"");
+  if (port == 0) reject("port", "is required (the daemon's listening port, non-zero)");
+  try {
+    const auto address = transport::parse_endpoint_address(fmt::format("{}:{}", host, port));
+    if (address.family != transport::AddressFamily::IPV4)
+      reject("host", fmt::format("'{}' is not IPv4; remote sessions use numeric IPv4 addresses", host));
+  } catch (const transport::TransportError& e) {
+    reject("host", fmt::format("'{}' is not a numeric IPv4 address or \"localhost\" ({})", host, e.what()));
+  }
+  if (transport_profile == "ucx") reject("transport_profile", "\"ucx\" is not available in this build");
+  if (transport_profile != "host_tcp")
+    reject("transport_profile", fmt::format("'{}' is unknown; use \"host_tcp\"", transport_profile));
+  if (num_chips > remote::MAX_CHIPS) reject("num_chips", fmt::format("{} is above {}", num_chips, remote::MAX_CHIPS));
+  if (num_sub_workers > remote::MAX_SUB_WORKERS)
+    reject("num_sub_workers", fmt::format("{} is above {}", num_sub_workers, remote::MAX_SUB_WORKERS));
+  if (heap_ring_bytes % 1024 != 0 || heap_ring_bytes < remote::MIN_HEAP_RING_BYTES ||
+      heap_ring_bytes > remote::MAX_HEAP_RING_BYTES)
+    reject("heap_ring_bytes", fmt::format("{} is not a multiple of 1024 in [2^20, 2^40]", heap_ring_bytes));
+  check_duration("startup_timeout_s", startup_timeout_s);
+  check_duration("control_timeout_s", control_timeout_s);
+  check_duration("health_interval_s", health_interval_s);
+  check_duration("health_expiry_s", health_expiry_s);
+  check_duration("shutdown_timeout_s", shutdown_timeout_s);
+  if (!std::isfinite(task_timeout_s) || task_timeout_s < 0 || task_timeout_s > 86400)
+    reject("task_timeout_s", fmt::format("{} is not 0 (none) or a finite number of seconds up to 86400", task_timeout_s));
+  if (health_expiry_s < 2 * health_interval_s)
+    reject("health_expiry_s", fmt::format("{} is less than twice health_interval_s ({})", health_expiry_s,
+                                          health_interval_s));
+  if (remote_task_dispatcher.size() > remote::MAX_MANIFEST_ENTRIES)
+    reject("remote_task_dispatcher", fmt::format("{} entries, at most {}", remote_task_dispatcher.size(),
+                                                 remote::MAX_MANIFEST_ENTRIES));
+  for (size_t i = 0; i < remote_task_dispatcher.size(); ++i) {
+    try {
+      (void)RemoteCallable::native(remote_task_dispatcher[i]);
+    } catch (const ValidationError& e) {
+      throw ValidationError(fmt::format("RemoteWorkerSpec.remote_task_dispatcher[{}]: {}", i, e.what()));
+    }
+  }
+}
+
+RemoteCallable RemoteCallable::native(std::string_view target) {
+  const NativeImportTarget parsed = NativeImportTarget::parse(target);
+  return RemoteCallable(make_identity(native_import_descriptor(parsed), CallableKind::NATIVE_IMPORT,
+                                      TargetNamespace::REMOTE_TASK_DISPATCHER),
+                        std::string(target));
+}
+
+}  // namespace echelon

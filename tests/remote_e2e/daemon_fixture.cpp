@@ -1,0 +1,136 @@
+#include "daemon_fixture.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+extern char** environ;
+
+namespace echelon::remote_e2e {
+namespace {
+
+const std::string kListeningPrefix = "echelon-remote-worker listening ";
+
+// State and parent pid from /proc/<pid>/stat; false when the process is gone.
+bool read_stat(pid_t pid, char& state, pid_t& ppid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto close = line.rfind(')');  // the command name may contain spaces
+  if (close == std::string::npos) return false;
+  std::istringstream rest(line.substr(close + 2));
+  return static_cast<bool>(rest >> state >> ppid);
+}
+
+// Reads one line from `fd` within `timeout`; empty when the daemon said nothing in time.
+std::string read_line(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string line;
+  char c = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (::poll(&p, 1, static_cast<int>(std::max<long>(1, left.count()))) <= 0) continue;
+    const ssize_t n = ::read(fd, &c, 1);
+    if (n <= 0) return {};
+    if (c == '\n') return line;
+    line.push_back(c);
+  }
+  return {};
+}
+
+}  // namespace
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+bool process_alive(pid_t pid) {
+  char state = 0;
+  pid_t ppid = 0;
+  return read_stat(pid, state, ppid) && state != 'Z';
+}
+
+std::vector<pid_t> live_children(pid_t parent) {
+  std::vector<pid_t> children;
+  DIR* proc = opendir("/proc");
+  if (!proc) return children;
+  while (dirent* e = readdir(proc)) {
+    const pid_t pid = std::atoi(e->d_name);
+    char state = 0;
+    pid_t ppid = 0;
+    if (pid > 0 && read_stat(pid, state, ppid) && ppid == parent && state != 'Z') children.push_back(pid);
+  }
+  closedir(proc);
+  return children;
+}
+
+Daemon::Daemon() {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  std::vector<std::string> args = {ECHELON_REMOTE_WORKER_PATH,  "--insecure-no-auth",
+                                   "--listen",                  "127.0.0.1:0",
+                                   "--plugin-dir",              ECHELON_SESSION_PLUGIN_DIR,
+                                   "--session-binary",          ECHELON_SESSION_BINARY,
+                                   "--log-level",               "warn"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  if (rc != 0) {
+    ::close(out[0]);
+    throw std::runtime_error("posix_spawn of the daemon failed");
+  }
+  const std::string line = read_line(out[0], 10s);
+  ::close(out[0]);
+  const auto colon = line.rfind(':');
+  if (line.rfind(kListeningPrefix, 0) != 0 || colon == std::string::npos) {
+    stop();
+    throw std::runtime_error("the daemon did not print its listening line (got '" + line + "')");
+  }
+  port_ = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
+}
+
+Daemon::~Daemon() { stop(); }
+
+pid_t Daemon::wait_for_single_runner(std::chrono::milliseconds timeout) const {
+  std::vector<pid_t> found;
+  wait_until([&] { return (found = runners()).size() == 1; }, timeout);
+  return found.size() == 1 ? found.front() : -1;
+}
+
+bool Daemon::stop() {
+  if (reaped_ || pid_ <= 0) return true;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  bool clean = wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 8000ms);
+  if (!clean) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+  }
+  reaped_ = true;
+  return clean;
+}
+
+}  // namespace echelon::remote_e2e

@@ -1,0 +1,48 @@
+// A real echelon-remote-worker for the end-to-end tests: started insecure on 127.0.0.1:0 with the
+// session test plugin directory, its port read from the "listening" line (never a blind sleep).
+// The destructor terminates it (the daemon stops its runners) and reaps it; every wait is bounded.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace echelon::remote_e2e {
+
+using namespace std::chrono_literals;
+
+// Polls `done` every few milliseconds until it holds or `timeout` passes; the last result. For
+// conditions with no event to wait on (a process leaving /proc).
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 5000ms);
+
+// True while `pid` exists and is not a zombie.
+bool process_alive(pid_t pid);
+// Live (non-zombie) processes whose parent is `parent`.
+std::vector<pid_t> live_children(pid_t parent);
+
+class Daemon {
+ public:
+  Daemon();
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  pid_t pid() const { return pid_; }
+  uint16_t port() const { return port_; }
+  // The runners (session processes) the daemon currently has.
+  std::vector<pid_t> runners() const { return live_children(pid_); }
+  // Waits (bounded) for exactly one runner and returns it, or -1.
+  pid_t wait_for_single_runner(std::chrono::milliseconds timeout = 5000ms) const;
+  // SIGTERM, bounded wait, then SIGKILL; reaps. True when it exited on SIGTERM in time.
+  bool stop();
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  bool reaped_ = false;
+};
+
+}  // namespace echelon::remote_e2e
