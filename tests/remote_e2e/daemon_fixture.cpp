@@ -81,23 +81,49 @@ std::vector<pid_t> live_children(pid_t parent) {
   return children;
 }
 
-Daemon::Daemon() {
+SecretFile::SecretFile() {
+  char name[] = "/tmp/echelon-e2e-secret-XXXXXX";
+  const int fd = ::mkstemp(name);  // mode 0600, owned by us: what load_secret_file requires
+  if (fd < 0) throw std::runtime_error("mkstemp for the secret failed");
+  path = name;
+  std::ifstream random("/dev/urandom", std::ios::binary);
+  char bytes[48];
+  random.read(bytes, sizeof bytes);
+  const bool written = random && ::write(fd, bytes, sizeof bytes) == static_cast<ssize_t>(sizeof bytes);
+  ::close(fd);
+  if (!written) throw std::runtime_error("writing the secret failed");
+}
+
+SecretFile::~SecretFile() { ::unlink(path.c_str()); }
+
+Daemon::Daemon(const std::string& auth_secret_file) {
+  char log_name[] = "/tmp/echelon-e2e-daemon-log-XXXXXX";
+  const int log_fd = ::mkstemp(log_name);
+  if (log_fd < 0) throw std::runtime_error("mkstemp for the daemon log failed");
+  log_path_ = log_name;
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  std::vector<std::string> args = {ECHELON_REMOTE_WORKER_PATH,  "--insecure-no-auth",
-                                   "--listen",                  "127.0.0.1:0",
-                                   "--plugin-dir",              ECHELON_SESSION_PLUGIN_DIR,
-                                   "--session-binary",          ECHELON_SESSION_BINARY,
-                                   "--log-level",               "warn"};
+  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
+  std::vector<std::string> args = {ECHELON_REMOTE_WORKER_PATH, "--listen",       "127.0.0.1:0",
+                                   "--plugin-dir",             ECHELON_SESSION_PLUGIN_DIR,
+                                   "--session-binary",         ECHELON_SESSION_BINARY,
+                                   "--log-level",              "info"};
+  if (auth_secret_file.empty()) {
+    args.push_back("--insecure-no-auth");
+  } else {
+    args.push_back("--auth-secret-file");
+    args.push_back(auth_secret_file);
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
+  ::close(log_fd);
   if (rc != 0) {
     ::close(out[0]);
     throw std::runtime_error("posix_spawn of the daemon failed");
@@ -112,7 +138,17 @@ Daemon::Daemon() {
   port_ = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
 }
 
-Daemon::~Daemon() { stop(); }
+Daemon::~Daemon() {
+  stop();
+  ::unlink(log_path_.c_str());
+}
+
+std::string Daemon::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 pid_t Daemon::wait_for_single_runner(std::chrono::milliseconds timeout) const {
   std::vector<pid_t> found;

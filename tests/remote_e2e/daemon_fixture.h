@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace echelon::remote_e2e {
@@ -23,9 +24,17 @@ bool process_alive(pid_t pid);
 // Live (non-zombie) processes whose parent is `parent`.
 std::vector<pid_t> live_children(pid_t parent);
 
+// A fresh 48-byte random secret in a mode-0600 file, removed on destruction.
+struct SecretFile {
+  SecretFile();
+  ~SecretFile();
+  std::string path;
+};
+
 class Daemon {
  public:
-  Daemon();
+  // Insecure (--insecure-no-auth) without a secret file, authenticated with one.
+  explicit Daemon(const std::string& auth_secret_file = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -36,6 +45,8 @@ class Daemon {
   std::vector<pid_t> runners() const { return live_children(pid_); }
   // Waits (bounded) for exactly one runner and returns it, or -1.
   pid_t wait_for_single_runner(std::chrono::milliseconds timeout = 5000ms) const;
+  // Everything the daemon logged so far (stderr, log level info).
+  std::string log() const;
   // SIGTERM, bounded wait, then SIGKILL; reaps. True when it exited on SIGTERM in time.
   bool stop();
 
@@ -43,6 +54,7 @@ class Daemon {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   bool reaped_ = false;
+  std::string log_path_;
 };
 
 }  // namespace echelon::remote_e2e

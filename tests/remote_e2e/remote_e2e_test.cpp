@@ -10,6 +10,7 @@
 
 #include "daemon_fixture.h"
 #include "echelon/errors.h"
+#include "echelon/host_buffer.h"
 #include "echelon/remote_worker.h"
 #include "echelon/worker.h"
 
@@ -74,6 +75,69 @@ TEST_F(RemoteE2E, HelloAndCleanShutdown) {
   ASSERT_GT(runner, 0);
   w.close();
   EXPECT_TRUE(wait_until([&] { return !process_alive(runner); })) << "the runner did not exit after SHUTDOWN";
+  // Exit status 0 is the runner's word that it got a clean SHUTDOWN, not an EOF (RT-907).
+  const std::string exited = "runner_pid=" + std::to_string(runner) + " how=\"exited with status 0\"";
+  EXPECT_TRUE(wait_until([&] { return daemon.log().find(exited) != std::string::npos; })) << daemon.log();
+}
+
+TEST_F(RemoteE2E, BootstrapRefusalNamesWorkerAndDaemonText) {
+  Worker w(4, parent_options());
+  const WorkerId id = w.add_remote_worker(spec_for(daemon));
+  w.register_callable(plugin_entry("no_such_symbol"), {id});
+  std::string err;
+  try {
+    w.init();
+  } catch (const std::exception& e) {
+    err = e.what();
+  }
+  EXPECT_NE(err.find("remote worker 0 at 127.0.0.1:" + std::to_string(daemon.port())), std::string::npos) << err;
+  EXPECT_NE(err.find("RegistryError"), std::string::npos) << err;
+  EXPECT_NE(err.find("no_such_symbol"), std::string::npos) << err;
+}
+
+TEST_F(RemoteE2E, HostTensorsAreRejectedBeforeDispatch) {
+  Worker w(4, parent_options());
+  const WorkerId id = w.add_remote_worker(spec_for(daemon));
+  const auto sum = w.register_callable(plugin_entry("session_check_inline_sum"), {id});
+  w.init();
+  HostBuffer buf(64);
+  std::string err;
+  try {
+    w.run([&](Orchestrator& o) { o.submit_next_level(sum, TaskArgs().input(buf.view(0, {64}, DataType::UINT8)), {}, id); });
+  } catch (const SubmitError& e) {
+    err = e.what();
+  }
+  EXPECT_NE(err.find("cannot be consumed by worker 0"), std::string::npos) << err;
+  EXPECT_TRUE(w.health(id).ready) << "a refused submit must not fail the session";
+}
+
+TEST(RemoteE2EAuth, AuthenticatedSessionRunsTask) {
+  SecretFile secret;
+  Daemon daemon(secret.path);
+  {
+    Worker w(4, parent_options());
+    RemoteWorkerSpec spec = spec_for(daemon);
+    spec.auth_secret_file = secret.path;
+    const WorkerId id = w.add_remote_worker(spec);
+    const auto sum = w.register_callable(plugin_entry("session_check_inline_sum"), {id});
+    w.init();
+    EXPECT_EQ(run_error(w, [&](Orchestrator& o) { o.submit_next_level(sum, TaskArgs().scalar(uint64_t{0}), {}, id); }),
+              "");
+  }
+  {
+    // Without the secret the parent is told why, and no session starts.
+    Worker w(4, parent_options());
+    w.add_remote_worker(spec_for(daemon));
+    std::string err;
+    try {
+      w.init();
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    EXPECT_NE(err.find("requires authentication"), std::string::npos) << err;
+  }
+  EXPECT_TRUE(wait_until([&] { return daemon.runners().empty(); }));
+  EXPECT_TRUE(daemon.stop());
 }
 
 TEST_F(RemoteE2E, SingleRemoteTaskRoundTrip) {
