@@ -26,6 +26,9 @@ Clock::duration seconds(double s) { return duration_cast<Clock::duration>(durati
 constexpr milliseconds kIdleTick{1000};
 // A SHUTDOWN after a failed init still gets this long to leave the socket.
 constexpr auto kMinShutdownSend = milliseconds(200);
+// Rolling back a session that was bootstrapped but never attached (another child failed init):
+// the runner is READY and waiting for its lanes, so attaching and sending SHUTDOWN is quick.
+constexpr auto kMinRollback = milliseconds(1000);
 
 EndpointCaps remote_caps(WorkerId id, const std::string& host) {
   EndpointCaps c;
@@ -283,7 +286,7 @@ void RemoteL3Endpoint::submit(const DispatchRequest& request) {
     in_flight_sequence_ = seq;
     if (spec_.task_timeout_s > 0) in_flight_deadline_ = Clock::now() + seconds(spec_.task_timeout_s);
   }
-  reactor_->wake();
+  if (reactor_) reactor_->wake();
 }
 
 size_t RemoteL3Endpoint::poll(std::vector<EndpointEvent>& out) {
@@ -353,8 +356,18 @@ void RemoteL3Endpoint::send_shutdown_and_wait(Deadline deadline) {
 
 void RemoteL3Endpoint::shutdown(Deadline deadline) {
   stop_io();  // the lanes belong to this thread again
+  const auto floor = session_ && !lanes_.command ? kMinRollback : kMinShutdownSend;
   const Deadline bound =
-      std::min(std::max(deadline, Clock::now() + kMinShutdownSend), Clock::now() + seconds(spec_.shutdown_timeout_s));
+      std::min(std::max(deadline, Clock::now() + floor), Clock::now() + seconds(spec_.shutdown_timeout_s));
+  if (session_ && !lanes_.command) {
+    // Bootstrapped, never attached (init failed elsewhere): without this the runner would wait for
+    // its lanes until the startup deadline (RT-905: a failed init rolls back every session).
+    try {
+      lanes_ = attach_remote_lanes(daemon_, *session_, manifest_, bound, name_);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: rolling back the unattached session failed: {}", name_, e.what());
+    }
+  }
   if (lanes_.command && !lanes_dead_) {
     try {
       send_shutdown_and_wait(bound);

@@ -95,6 +95,20 @@ TEST_F(RemoteE2E, BootstrapRefusalNamesWorkerAndDaemonText) {
   EXPECT_NE(err.find("no_such_symbol"), std::string::npos) << err;
 }
 
+TEST_F(RemoteE2E, PartialRemoteInitRollsBackAllSessions) {
+  Worker w(4, parent_options());
+  const WorkerId good = w.add_remote_worker(spec_for(daemon));
+  const WorkerId bad = w.add_remote_worker(spec_for(daemon));
+  w.register_callable(plugin_entry("session_always_fail"), {good});
+  w.register_callable(plugin_entry("no_such_symbol"), {bad});
+  EXPECT_THROW(w.init(), Error);
+  // The good session was READY; the rollback attaches and shuts it down cleanly, well before its
+  // 15 s startup deadline would have ended it.
+  EXPECT_TRUE(wait_until([&] { return daemon.runners().empty(); }, 3000ms)) << "the opened session was not rolled back";
+  EXPECT_TRUE(wait_until([&] { return daemon.log().find("how=\"exited with status 0\"") != std::string::npos; }))
+      << daemon.log();
+}
+
 TEST_F(RemoteE2E, HostTensorsAreRejectedBeforeDispatch) {
   Worker w(4, parent_options());
   const WorkerId id = w.add_remote_worker(spec_for(daemon));
