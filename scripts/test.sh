@@ -17,8 +17,9 @@ TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 
 echo "== AddressSanitizer + UBSan: every suite but the runtime one (TSan covers it)"
 scripts/build.sh build-asan -DECHELON_SANITIZE=address -DECHELON_BUILD_BENCH=OFF -- \
-  core_tests wire_tests chip_tests process_local_tests transport_tests remote_tests session_tests
-ctest --test-dir build-asan -j "$jobs" --output-on-failure -L 'core|wire|chip|process|transport|remote|session' --timeout 900
+  core_tests wire_tests chip_tests process_local_tests transport_tests remote_tests session_tests remote_e2e_tests
+ctest --test-dir build-asan -j "$jobs" --output-on-failure -L 'core|wire|chip|process|transport|remote|session|remote_e2e' \
+  --timeout 900
 
 if [[ -x scripts/fuzz-smoke.sh ]]; then
   echo "== fuzz smoke run"
