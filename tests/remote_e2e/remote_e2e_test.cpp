@@ -13,41 +13,12 @@
 #include "echelon/host_buffer.h"
 #include "echelon/remote_worker.h"
 #include "echelon/worker.h"
+#include "remote_e2e_helpers.h"
 
 namespace echelon::remote_e2e {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-WorkerOptions parent_options() {
-  WorkerOptions o;
-  o.startup_timeout_s = 20;
-  o.close_grace_s = 5;
-  return o;
-}
-
-RemoteWorkerSpec spec_for(const Daemon& d) {
-  RemoteWorkerSpec s;
-  s.host = "127.0.0.1";
-  s.port = d.port();
-  s.heap_ring_bytes = uint64_t{4} << 20;  // the runner's inner Worker needs little
-  s.startup_timeout_s = 15;
-  s.health_interval_s = 0.05;
-  s.health_expiry_s = 2;
-  s.shutdown_timeout_s = 5;
-  return s;
-}
-
-RemoteCallable plugin_entry(const std::string& symbol) { return RemoteCallable::native("session_test:" + symbol); }
-
-std::string run_error(Worker& w, const std::function<void(Orchestrator&)>& fn) {
-  try {
-    w.run(fn);
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return {};
-}
 
 std::string local_hostname() {
   char name[256] = {};
@@ -55,15 +26,7 @@ std::string local_hostname() {
   return name;
 }
 
-class RemoteE2E : public ::testing::Test {
- protected:
-  void TearDown() override {
-    // Whatever a test did, the daemon must have no runner left once its parent closed.
-    EXPECT_TRUE(wait_until([&] { return daemon.runners().empty(); })) << "a runner outlived its session";
-    EXPECT_TRUE(daemon.stop()) << "the daemon did not exit on SIGTERM";
-  }
-  Daemon daemon;
-};
+using RemoteE2E = DaemonTest;
 
 TEST_F(RemoteE2E, HelloAndCleanShutdown) {
   Worker w(4, parent_options());
@@ -211,10 +174,7 @@ TEST_F(RemoteE2E, KilledRunnerBecomesBoundedEndpointFailure) {
 
 TEST_F(RemoteE2E, IdleHealthExpiryRemovesEndpoint) {
   Worker w(4, parent_options());
-  RemoteWorkerSpec spec = spec_for(daemon);
-  spec.health_interval_s = 0.05;
-  spec.health_expiry_s = 0.3;
-  const WorkerId id = w.add_remote_worker(spec);
+  const WorkerId id = w.add_remote_worker(fast_health_spec_for(daemon));
   const auto sum = w.register_callable(plugin_entry("session_check_inline_sum"), {id});
   w.init();
   const pid_t runner = daemon.wait_for_single_runner();

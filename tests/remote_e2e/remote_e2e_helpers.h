@@ -1,0 +1,80 @@
+// What the remote end-to-end tests share: the per-test daemon fixture, parent options, loopback
+// specs for a fixture daemon, the session test plugin's entries, and init/run that return their
+// error text instead of throwing.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <exception>
+#include <functional>
+#include <string>
+
+#include "daemon_fixture.h"
+#include "echelon/remote_worker.h"
+#include "echelon/worker.h"
+
+namespace echelon::remote_e2e {
+
+inline WorkerOptions parent_options() {
+  WorkerOptions o;
+  o.startup_timeout_s = 20;
+  o.close_grace_s = 5;
+  return o;
+}
+
+inline RemoteWorkerSpec spec_for(const Daemon& d) {
+  RemoteWorkerSpec s;
+  s.host = "127.0.0.1";
+  s.port = d.port();
+  s.heap_ring_bytes = uint64_t{4} << 20;  // the runner's inner Worker needs little
+  s.startup_timeout_s = 15;
+  s.health_interval_s = 0.05;
+  s.health_expiry_s = 2;
+  s.shutdown_timeout_s = 5;
+  return s;
+}
+
+// HEALTH every 50 ms, FAILED after 300 ms of silence: expiry tests finish quickly.
+inline RemoteWorkerSpec fast_health_spec_for(const Daemon& d) {
+  RemoteWorkerSpec s = spec_for(d);
+  s.health_interval_s = 0.05;
+  s.health_expiry_s = 0.3;
+  return s;
+}
+
+inline RemoteCallable plugin_entry(const std::string& symbol) {
+  return RemoteCallable::native("session_test:" + symbol);
+}
+
+// The error text of `w.run(fn)`, empty when it succeeded.
+inline std::string run_error(Worker& w, const std::function<void(Orchestrator&)>& fn) {
+  try {
+    w.run(fn);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
+}
+
+// The error text of `w.init()`, empty when it succeeded.
+inline std::string init_error(Worker& w) {
+  try {
+    w.init();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
+}
+
+// A fresh daemon per test. Whatever a test did, the daemon must have no runner left once its
+// parent closed, and must exit on SIGTERM.
+class DaemonTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    EXPECT_TRUE(wait_until([&] { return daemon.runners().empty(); })) << "a runner outlived its session";
+    EXPECT_TRUE(daemon.stop()) << "the daemon did not exit on SIGTERM";
+  }
+  Daemon daemon;
+};
+
+}  // namespace echelon::remote_e2e
