@@ -1,6 +1,8 @@
 // Helpers for tests that run real child processes.
 #pragma once
 
+#include "proc_probe.h"
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,14 +17,7 @@
 namespace echelon::testing {
 
 // True when `pid` no longer exists (or is only a zombie awaiting its reaper).
-inline bool process_gone(int pid) {
-  if (kill(pid, 0) != 0) return true;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return true;
-  const auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
-}
+inline bool process_gone(int pid) { return !process_alive(pid); }
 
 inline bool all_gone(const std::vector<int>& pids, double seconds = 10) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);

@@ -164,15 +164,6 @@ transport::TcpSocket connect_local(uint16_t port) {
                                        transport::deadline_in(2s));
 }
 
-bool process_alive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  if (!std::getline(stat, text)) return false;
-  // "pid (comm) S ...": the state follows the last ')'.
-  const auto close = text.rfind(')');
-  return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
-}
-
 std::string bootstrap(uint16_t port, const transport::Secret* secret, const std::string& manifest) {
   transport::TcpSocket socket = connect_local(port);
   std::vector<uint8_t> reply;

@@ -4,6 +4,8 @@
 // Every wait is bounded; the destructor kills and reaps the daemon and every runner it started.
 #pragma once
 
+#include "proc_probe.h"
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -61,8 +63,7 @@ class DaemonProcess {
   std::string report_dir_;
 };
 
-// True while `pid` exists and is not a zombie.
-bool process_alive(pid_t pid);
+using echelon::testing::process_alive;
 
 // A connection to the daemon on 127.0.0.1:port (2 s connect bound).
 transport::TcpSocket connect_local(uint16_t port);

@@ -22,17 +22,6 @@ namespace {
 
 const std::string kListeningPrefix = "echelon-remote-worker listening ";
 
-// State and parent pid from /proc/<pid>/stat; false when the process is gone.
-bool read_stat(pid_t pid, char& state, pid_t& ppid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  const auto close = line.rfind(')');  // the command name may contain spaces
-  if (close == std::string::npos) return false;
-  std::istringstream rest(line.substr(close + 2));
-  return static_cast<bool>(rest >> state >> ppid);
-}
-
 // Reads one line from `fd` within `timeout`; empty when the daemon said nothing in time.
 std::string read_line(int fd, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -61,25 +50,6 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
   return true;
 }
 
-bool process_alive(pid_t pid) {
-  char state = 0;
-  pid_t ppid = 0;
-  return read_stat(pid, state, ppid) && state != 'Z';
-}
-
-std::vector<pid_t> live_children(pid_t parent) {
-  std::vector<pid_t> children;
-  DIR* proc = opendir("/proc");
-  if (!proc) return children;
-  while (dirent* e = readdir(proc)) {
-    const pid_t pid = std::atoi(e->d_name);
-    char state = 0;
-    pid_t ppid = 0;
-    if (pid > 0 && read_stat(pid, state, ppid) && ppid == parent && state != 'Z') children.push_back(pid);
-  }
-  closedir(proc);
-  return children;
-}
 
 SecretFile::SecretFile() {
   char name[] = "/tmp/echelon-e2e-secret-XXXXXX";

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "proc_probe.h"
+
 namespace echelon::remote_e2e {
 
 using namespace std::chrono_literals;
@@ -19,10 +21,8 @@ using namespace std::chrono_literals;
 // conditions with no event to wait on (a process leaving /proc).
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 5000ms);
 
-// True while `pid` exists and is not a zombie.
-bool process_alive(pid_t pid);
-// Live (non-zombie) processes whose parent is `parent`.
-std::vector<pid_t> live_children(pid_t parent);
+using echelon::testing::live_children;
+using echelon::testing::process_alive;
 
 // A fresh 48-byte random secret in a mode-0600 file, removed on destruction.
 struct SecretFile {
@@ -42,7 +42,7 @@ class Daemon {
   pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   // The runners (session processes) the daemon currently has.
-  std::vector<pid_t> runners() const { return live_children(pid_); }
+  std::vector<int> runners() const { return live_children(pid_); }
   // Waits (bounded) for exactly one runner and returns it, or -1.
   pid_t wait_for_single_runner(std::chrono::milliseconds timeout = 5000ms) const;
   // Everything the daemon logged so far (stderr, log level info).

@@ -1,6 +1,8 @@
 // Test harness: plays the daemon (spawn_runner with a manifest, read the status) and the parent
 // (connects both lanes, checks HELLO, sends commands) against the real echelon-l3-session.
 #pragma once
+
+#include "proc_probe.h"
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -17,6 +19,9 @@
 
 namespace echelon::session_test {
 
+using echelon::testing::live_children;
+using echelon::testing::process_alive;
+
 inline constexpr uint64_t SESSION_ID = 0x1234'5678'9abcULL;
 inline constexpr int32_t WORKER_ID = 7;
 
@@ -31,9 +36,7 @@ remote::BootstrapManifest test_manifest(uint32_t num_sub_workers = 1);
 wire::TaskPayload inline_task(const Digest& digest, const std::vector<uint8_t>& bytes, std::vector<uint64_t> scalars);
 
 // Live (non-zombie) processes whose parent is `pid`: the runner's inner chip and SUB children.
-std::vector<int> live_children(int pid);
 // True while `pid` exists and is not a zombie.
-bool alive(int pid);
 
 class RunnerSession {
  public:

@@ -109,7 +109,7 @@ TEST(SessionRunner, MalformedFrameFailsOnlyThisSession) {
   const auto how = s.wait_exit(EXIT_TIMEOUT);
   ASSERT_TRUE(how.has_value());
   EXPECT_NE(*how, "exited with status 0");
-  for (int child : s.children_at_hello()) EXPECT_FALSE(alive(child)) << "inner child " << child << " left behind";
+  for (int child : s.children_at_hello()) EXPECT_FALSE(process_alive(child)) << "inner child " << child << " left behind";
   // The other session is unaffected.
   const auto ok = other.run_task(inline_task(plugin_digest("session_check_inline_sum"), {1}, {1}), TASK_TIMEOUT);
   EXPECT_EQ(ok.status(), wire::WireStatus::OK) << ok.error_message;
@@ -122,7 +122,7 @@ TEST(SessionRunner, ShutdownExitsZeroAndReapsChildren) {
   ASSERT_EQ(s.children_at_hello().size(), 2u);
   s.send_shutdown();
   EXPECT_EQ(s.wait_exit(EXIT_TIMEOUT), "exited with status 0");
-  for (int child : s.children_at_hello()) EXPECT_FALSE(alive(child)) << "inner child " << child << " left behind";
+  for (int child : s.children_at_hello()) EXPECT_FALSE(process_alive(child)) << "inner child " << child << " left behind";
 }
 
 }  // namespace
