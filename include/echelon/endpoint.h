@@ -11,6 +11,7 @@
 #include "echelon/call_config.h"
 #include "echelon/callable.h"
 #include "echelon/ids.h"
+#include "echelon/remote_buffer.h"
 #include "echelon/tensor.h"
 
 namespace echelon {
@@ -54,6 +55,9 @@ struct DispatchRequest {
   const CallConfig* config = nullptr;
   const std::vector<Tensor>* tensors = nullptr;  // tags are gone (RT-207)
   const std::vector<uint64_t>* scalars = nullptr;
+  // Sidecars of remote tensor arguments (buffers.md 4); null or empty when no argument is remote.
+  // Only a REMOTE_L3 endpoint accepts a non-empty one.
+  const RemoteArgs* remote = nullptr;
 };
 
 // Terminal event of one dispatch; never implied success (RT-603).

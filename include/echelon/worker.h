@@ -97,6 +97,11 @@ class Worker {
   // A REMOTE_TASK_DISPATCHER entry (before init): it goes into the bootstrap manifest of exactly
   // `workers` (remote worker ids), and the handle runs on those workers only.
   CallableHandle register_callable(const RemoteCallable& callable, std::vector<WorkerId> workers);
+  // A chip kernel for the inner L3 Worker of each of `workers` (remote worker ids, before init):
+  // it travels in their bootstrap manifests (INNER_L3_WORKER) and every chip of those sessions
+  // loads it before HELLO READY. It never becomes a parent-facing handle; orchestration code on the
+  // runner names it by the returned hashid (Orchestrator::callable(hashid)).
+  std::string register_inner_callable(const ChipCallable& callable, std::vector<WorkerId> workers);
   void unregister(const CallableHandle& handle);
 
   // --- lifecycle ---

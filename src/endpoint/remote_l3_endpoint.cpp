@@ -1,5 +1,7 @@
 #include "endpoint/remote_l3_endpoint.h"
 
+#include "wire/register_controls.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -10,6 +12,7 @@
 #include "transport/secret.h"
 #include "wire/frame_header.h"
 #include "wire/hello.h"
+#include "wire/register_controls.h"
 #include "wire/task_payload.h"
 
 namespace echelon {
@@ -83,6 +86,23 @@ void RemoteL3Endpoint::add_dispatcher_entry(const RemoteCallable& callable) {
   entries_.push_back(std::move(e));
 }
 
+void RemoteL3Endpoint::add_inner_entry(const ChipCallable& callable) {
+  if (session_) throw UsageError(fmt::format("{}: inner entries are fixed once the session is open", name_));
+  const Digest& d = callable.identity().digest;
+  if (std::any_of(inner_entries_.begin(), inner_entries_.end(), [&](const auto& e) { return e.digest == d; })) return;
+  wire::ChipCallablePayload payload;
+  payload.descriptor = callable.descriptor();
+  payload.blob_location = wire::BlobLocation::INLINE_BLOB;
+  payload.blob_size = callable.blob().size();
+  payload.blob_sha256 = callable.blob_sha256();
+  payload.inline_blob = callable.blob();
+  remote::ManifestEntry e;
+  e.digest = d;
+  e.kind = CallableKind::CHIP_CALLABLE;
+  e.chip_payload = wire::encode_chip_payload(payload);
+  inner_entries_.push_back(std::move(e));
+}
+
 // --- start-up -------------------------------------------------------------------------------------
 
 void RemoteL3Endpoint::launch(const LaunchContext& context) {
@@ -103,6 +123,7 @@ void RemoteL3Endpoint::launch(const LaunchContext& context) {
   m.shutdown_timeout_s = spec_.shutdown_timeout_s;
   if (secret_) m.requested_features = m.required_features = wire::FEATURE_AUTH_HMAC_SHA256;  // no downgrade
   m.remote_task_dispatcher = entries_;
+  m.inner_l3_worker = inner_entries_;
   session_ = bootstrap_remote_session(daemon_, m, secret_ ? &*secret_ : nullptr, startup_deadline_, name_);
 }
 

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "echelon/chip_callable.h"
 #include "echelon/endpoint.h"
 #include "echelon/remote_worker.h"
 #include "endpoint/remote_session_open.h"
@@ -34,6 +35,9 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
 
   // A dispatcher entry for the manifest (before launch only); duplicates are ignored.
   void add_dispatcher_entry(const RemoteCallable& callable);
+  // A chip kernel for the runner's inner Worker (manifest.inner_l3_worker, before launch only);
+  // duplicates are ignored.
+  void add_inner_entry(const ChipCallable& callable);
   const std::string& name() const { return name_; }
 
   const EndpointCaps& caps() const override { return caps_; }
@@ -73,6 +77,7 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   transport::EndpointAddress daemon_;
   std::optional<transport::Secret> secret_;
   std::vector<remote::ManifestEntry> entries_;
+  std::vector<remote::ManifestEntry> inner_entries_;
 
   remote::BootstrapManifest manifest_;
   Deadline startup_deadline_{};

@@ -258,6 +258,24 @@ CallableHandle Worker::register_callable(const RemoteCallable& callable, std::ve
   return im.registry.issue(id, EntryKind::ORCHESTRATION, callable.target(), std::move(lanes));
 }
 
+std::string Worker::register_inner_callable(const ChipCallable& callable, std::vector<WorkerId> workers) {
+  Impl& im = *impl_;
+  if (im.closed) throw UsageError("register_inner_callable: the Worker is closed");
+  const std::string hashid = callable.identity().hashid();
+  // Post-init inner registration needs register controls, which remote sessions do not serve yet.
+  if (im.initialized)
+    throw UsageError(fmt::format("register_inner_callable: chip kernel {} must be registered before init()", hashid));
+  if (workers.empty())
+    throw UsageError(fmt::format("register_inner_callable: chip kernel {} needs a non-empty list of remote workers",
+                                 hashid));
+  for (WorkerId w : workers)
+    if (!im.remotes.contains(w))
+      throw UsageError(fmt::format("register_inner_callable: worker {} is not a remote worker of this Worker "
+                                   "(chip kernel {})", w, hashid));
+  for (WorkerId w : workers) im.remotes.at(w)->add_inner_entry(callable);
+  return hashid;
+}
+
 CallableHandle Worker::register_callable(const NativeCallable& callable) {
   Impl& im = *impl_;
   if (im.closed) throw UsageError("register_callable: the Worker is closed");
