@@ -32,8 +32,10 @@ inline constexpr uint32_t REMOTE_ACCESS_WRITE = 0x2;
 inline constexpr uint32_t REMOTE_ACCESS_READ_WRITE = 0x3;
 
 namespace detail {
-// Parent-side record of one remote allocation or import (src/runtime/remote_buffer_record.h).
+// Parent-side record of one remote allocation or import (src/core/remote_buffer_record.h).
 struct RemoteBufferRecord;
+// How the runtime reaches a handle's record (src/core/remote_buffer_record.h); not for users.
+struct RemoteHandleAccess;
 }  // namespace detail
 
 // Opaque, copyable reference to a parent-side buffer record. A default-constructed handle is
@@ -57,6 +59,7 @@ class RemoteBufferHandle {
  private:
   friend class Worker;
   friend class RemoteTensorRef;
+  friend struct detail::RemoteHandleAccess;
   explicit RemoteBufferHandle(std::shared_ptr<detail::RemoteBufferRecord> record) : record_(std::move(record)) {}
   std::shared_ptr<detail::RemoteBufferRecord> record_;
 };
@@ -82,7 +85,8 @@ struct RemoteTensorDesc {
 // A tensor argument over remote memory: a view of `handle` starting `offset` bytes into the
 // handle's range, row-major with `shape` and `dtype`. Construction checks that the view fits the
 // handle and that the handle is live (buffers.md 4); it throws std::invalid_argument /
-// std::out_of_range naming the rule otherwise.
+// std::out_of_range naming the rule otherwise. The handle is checked again at submit: a handle
+// released after the ref was built is refused then.
 class RemoteTensorRef {
  public:
   RemoteTensorRef(const RemoteBufferHandle& handle, uint64_t offset, std::vector<uint32_t> shape, DataType dtype);

@@ -1,4 +1,5 @@
-// Task arguments: tagged tensors plus u64 scalars (runtime.md RT-205/206).
+// Task arguments: tagged tensors plus u64 scalars (runtime.md RT-205/206), and for tasks bound to
+// remote workers a sidecar of remote descriptors indexed like the tensors (buffers.md 4).
 #pragma once
 
 #include <bit>
@@ -7,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "echelon/remote_buffer.h"
 #include "echelon/tensor.h"
 
 namespace echelon {
@@ -43,6 +45,18 @@ class TaskArgs {
   TaskArgs& output_existing(const Tensor& t) { return add(t, TensorTag::OUTPUT_EXISTING); }
   TaskArgs& no_dep(const Tensor& t) { return add(t, TensorTag::NO_DEP); }
 
+  // Appends a remote argument (buffers.md 4): a REMOTE_SIDECAR placeholder tensor named by the
+  // owner's identity (protocol.md 6.3) and, at the same index, its RemoteTensorDesc. Inline bytes
+  // go into the task's inline arena (at most MAX_INLINE_ARENA_BYTES). Throws std::invalid_argument
+  // for a released handle, a full arena or a tag outside the table; access per tag, target and
+  // eligibility are checked at submit.
+  TaskArgs& add(const RemoteTensorRef& ref, TensorTag tag);
+  TaskArgs& input(const RemoteTensorRef& r) { return add(r, TensorTag::INPUT); }
+  TaskArgs& output(const RemoteTensorRef& r) { return add(r, TensorTag::OUTPUT); }
+  TaskArgs& inout(const RemoteTensorRef& r) { return add(r, TensorTag::INOUT); }
+  TaskArgs& output_existing(const RemoteTensorRef& r) { return add(r, TensorTag::OUTPUT_EXISTING); }
+  TaskArgs& no_dep(const RemoteTensorRef& r) { return add(r, TensorTag::NO_DEP); }
+
   // Appends a scalar packed into 64 bits (integers zero/sign-extended, floats by bit pattern).
   template <typename T>
   TaskArgs& scalar(T value) {
@@ -75,6 +89,8 @@ class TaskArgs {
   const std::vector<Tensor>& tensors() const { return tensors_; }
   const std::vector<TensorTag>& tags() const { return tags_; }
   const std::vector<uint64_t>& scalars() const { return scalars_; }
+  // The remote sidecar: empty unless a remote argument was added, then one slot per tensor.
+  const RemoteArgs& remote() const { return remote_; }
 
   // Rebuilds args from already-dispatched tensors (tags are gone after dispatch, RT-207): every
   // tensor reads back tagged NO_DEP. Enforces the same limits as the builders.
@@ -84,6 +100,7 @@ class TaskArgs {
   std::vector<Tensor> tensors_;
   std::vector<TensorTag> tags_;
   std::vector<uint64_t> scalars_;
+  RemoteArgs remote_;
 };
 
 }  // namespace echelon

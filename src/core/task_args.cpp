@@ -1,9 +1,43 @@
 #include "echelon/task_args.h"
 
+#include <stdexcept>
+
+#include "core/remote_buffer_record.h"
 #include "echelon/errors.h"
 #include "fmt/format.h"
 
 namespace echelon {
+namespace {
+
+// Generation of every HOST_INLINE placeholder: 0 is reserved (protocol.md 6.3).
+constexpr uint32_t kInlineGeneration = 1;
+
+// The owner's worker id as the 8-byte nonce of a remote placeholder: little-endian two's
+// complement, the same rule as wire::owner_nonce_for_worker (core does not depend on wire).
+std::array<uint8_t, OWNER_INSTANCE_ID_BYTES> owner_nonce(WorkerId worker) {
+  std::array<uint8_t, OWNER_INSTANCE_ID_BYTES> nonce{};
+  const uint64_t v = static_cast<uint64_t>(static_cast<int64_t>(worker));
+  for (size_t i = 0; i < nonce.size(); ++i) nonce[i] = static_cast<uint8_t>(v >> (8 * i));
+  return nonce;
+}
+
+// protocol.md 6.3 "What the parent puts in the placeholder".
+Tensor remote_placeholder(const RemoteTensorDesc& d, const RemoteTensorRef& ref) {
+  const bool inline_arg = d.address_space == RemoteSpace::HOST_INLINE;
+  BufferDescriptor b;
+  b.magic = BufferDescriptor::MAGIC;
+  b.address_space = d.address_space == RemoteSpace::REMOTE_DEVICE ? AddressSpace::DEVICE : AddressSpace::HOST;
+  b.access = AccessMode::READWRITE;
+  b.backend_kind = BackendKind::REMOTE_SIDECAR;
+  if (!inline_arg) b.identity.owner_instance_id = owner_nonce(d.owner_worker_id);
+  b.identity.buffer_id = inline_arg ? 0 : d.buffer_id;
+  b.identity.generation = inline_arg ? kInlineGeneration : static_cast<uint32_t>(d.generation);
+  b.nbytes = d.nbytes;
+  b.owner_worker_path_id = inline_arg ? 0 : static_cast<uint32_t>(d.owner_worker_id);
+  return Tensor::view(b, 0, std::span<const uint32_t>(ref.shape().data(), ref.shape().size()), ref.dtype());
+}
+
+}  // namespace
 
 const char* to_string(TensorTag tag) {
   switch (tag) {
@@ -32,6 +66,61 @@ TaskArgs& TaskArgs::add(const Tensor& t, TensorTag tag) {
     throw ValidationError(fmt::format("TaskArgs: tensor {} has unknown tag {}", tensors_.size(), static_cast<int>(tag)));
   tensors_.push_back(t);
   tags_.push_back(tag);
+  if (!remote_.empty()) {  // once a remote argument exists, the sidecar has a slot per tensor
+    remote_.descs.emplace_back();
+    remote_.handles.emplace_back();
+  }
+  return *this;
+}
+
+TaskArgs& TaskArgs::add(const RemoteTensorRef& ref, TensorTag tag) {
+  const size_t index = tensors_.size();
+  if (index >= MAX_TENSORS)
+    throw ValidationError(fmt::format("TaskArgs: more than MAX_TENSORS ({}) tensors", MAX_TENSORS));
+  if (static_cast<uint8_t>(tag) >= TENSOR_TAG_NUM)
+    throw ValidationError(fmt::format("TaskArgs: tensor {} has unknown tag {}", index, static_cast<int>(tag)));
+  RemoteTensorDesc d;
+  d.nbytes = ref.nbytes();
+  std::shared_ptr<detail::RemoteBufferRecord> record;
+  if (ref.is_inline()) {
+    const auto bytes = ref.inline_bytes();
+    if (bytes.size() > MAX_INLINE_ARENA_BYTES - remote_.inline_arena.size())
+      throw std::invalid_argument(fmt::format("TaskArgs: remote tensor {}: {} inline bytes overflow the task's {}-byte "
+                                              "inline arena ({} used)", index, bytes.size(), MAX_INLINE_ARENA_BYTES,
+                                              remote_.inline_arena.size()));
+    d.address_space = RemoteSpace::HOST_INLINE;
+    d.inline_offset = remote_.inline_arena.size();
+    d.inline_len = bytes.size();
+    d.access_flags = REMOTE_ACCESS_READ;
+  } else {
+    record = detail::RemoteHandleAccess::record(ref.handle());
+    const detail::RemoteBufferIdentity& h = record->id;
+    if (record->released())
+      throw std::invalid_argument(fmt::format("TaskArgs: remote tensor {}: handle was released (buffer {} on worker {})",
+                                              index, h.buffer_id, h.owner));
+    d.address_space = h.space;
+    d.owner_worker_id = h.owner;
+    d.buffer_id = h.buffer_id;
+    d.generation = h.generation;
+    d.offset = h.offset + ref.offset();  // owner-relative (buffers.md 4)
+    d.remote_addr = h.remote_addr;
+    d.rkey_or_token = h.rkey_or_token;
+    d.access_flags = h.access;
+  }
+  const Tensor placeholder = remote_placeholder(d, ref);  // validates before anything is appended
+  if (remote_.empty()) {
+    remote_.descs.resize(index);
+    remote_.handles.resize(index);
+  }
+  if (ref.is_inline()) {
+    const auto bytes = ref.inline_bytes();
+    const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+    remote_.inline_arena.insert(remote_.inline_arena.end(), p, p + bytes.size());
+  }
+  tensors_.push_back(placeholder);
+  tags_.push_back(tag);
+  remote_.descs.emplace_back(d);
+  remote_.handles.push_back(std::move(record));
   return *this;
 }
 

@@ -116,6 +116,9 @@ void Engine::consume(TaskSlot& slot) {
   slot.state = TaskState::CONSUMED;
   for (const OwnedEntry& e : slot.map_entries) run.tensor_map.erase(e.key, e.entry_id);
   if (slot.heap.ring >= 0) heap_rings_[slot.heap.ring]->release(slot.heap.offset);
+  // A free owed on one of these buffers becomes sendable here; the Worker sends it at its next
+  // flush point, never under this lock (remote_memory.h).
+  slot.remote_refs.release_all();
   slots_.release(slot);
   --run.live;
   if (space_waiters_ > 0) space_cv_.notify_all();

@@ -5,6 +5,7 @@
 #include "echelon/errors.h"
 #include "fmt/format.h"
 #include "runtime/engine.h"
+#include "runtime/remote_args.h"
 
 namespace echelon {
 
@@ -12,6 +13,9 @@ struct Engine::Prepared {
   std::shared_ptr<const CallableRegistry::Record> record;
   std::vector<int> member_lanes;
   uint64_t heap_bytes = 0;  // unbound OUTPUT slabs, HEAP_ALIGN-rounded
+  // References on the remote buffers the members name, captured after every check passed; a
+  // submit that fails later drops them when Prepared goes away (buffers.md 4 "no trace").
+  detail::RemoteSlotRefs remote_refs;
 };
 
 namespace {
@@ -33,6 +37,10 @@ std::string Engine::eligible_set(const CallableRegistry::Record& rec, const Task
   for (uint32_t lane : next_level_lanes_) {
     const EndpointLane& l = *lanes_[lane];
     if (l.failed() || !rec.installed_on(lane)) continue;
+    if (!args.remote().empty()) {
+      if (remote_args_consumable_by(args, l.caps())) out += fmt::format("{}{}", out.empty() ? "" : ", ", l.worker_id());
+      continue;
+    }
     bool data_ok = true;
     for (size_t i = 0; i < args.tensor_count() && data_ok; ++i)
       data_ok = !args.tensor(i).bound() ? !l.caps().remote
@@ -54,6 +62,10 @@ void Engine::validate_member(const SubmitSpec& spec, const CallableRegistry::Rec
     throw SubmitError(fmt::format("{} rejected: {} callable {}: {}{}", spec.api, where, rec.identity.hashid(), why, eligible));
   };
   const EndpointCaps* caps = lane >= 0 ? &lanes_[lane]->caps() : nullptr;
+  const bool remote_target = caps && caps->kind == EndpointKind::REMOTE_L3;
+  // Sidecars travel only to remote workers: the local mailbox cannot carry them (buffers.md 4).
+  if (!args.remote().empty() && !remote_target)
+    reject("RemoteTensorRef is only valid for NEXT_LEVEL submits to remote workers");
   if (!spec.is_sub) {
     const EndpointLane& l = *lanes_[lane];
     if (l.failed()) reject(fmt::format("worker {} is FAILED", target));
@@ -66,6 +78,12 @@ void Engine::validate_member(const SubmitSpec& spec, const CallableRegistry::Rec
       t.validate();
     } catch (const ValidationError& e) {
       reject(fmt::format("tensor {}: {}", i, e.what()));
+    }
+    if (remote_target) {
+      // Every argument of a remote task is a placeholder with a sidecar; its access, liveness and
+      // eligibility come from the handle, never from a local backing.
+      if (std::string why = remote_arg_problem(args, i, *caps); !why.empty()) reject(why);
+      continue;
     }
     if (!t.bound()) {
       if (tag != TensorTag::OUTPUT) reject(fmt::format("tensor {} is unbound; only an OUTPUT may be unbound", i));
@@ -89,11 +107,11 @@ void Engine::validate_member(const SubmitSpec& spec, const CallableRegistry::Rec
   // Two writes to overlapping bytes within one task are rejected (RT-206).
   for (size_t i = 0; i < args.tensor_count(); ++i) {
     if (!tag_writes(args.tag(i)) || !args.tensor(i).bound()) continue;
-    const Footprint fi = Footprint::of(args.tensor(i));
+    const Footprint fi = dependency_footprint(args, args.tensor(i), i);
     for (size_t j = i + 1; j < args.tensor_count(); ++j) {
       if (!tag_writes(args.tag(j)) || !args.tensor(j).bound()) continue;
       if (!(args.tensor(j).buffer.identity == args.tensor(i).buffer.identity)) continue;
-      if (relate(fi, Footprint::of(args.tensor(j))) != Overlap::NONE)
+      if (relate(fi, dependency_footprint(args, args.tensor(j), j)) != Overlap::NONE)
         reject(fmt::format("tensors {} and {} write overlapping bytes of one backing", i, j));
     }
   }
@@ -138,6 +156,14 @@ void Engine::validate(const SubmitSpec& spec, Prepared& out) const {
   if (out.heap_bytes > options_.heap_ring_bytes)
     throw SubmitError(fmt::format("{} rejected: unbound OUTPUTs need {} bytes, more than a heap ring ({} bytes, "
                                   "WorkerOptions::heap_ring_bytes)", spec.api, out.heap_bytes, options_.heap_ring_bytes));
+  // Last check, and the first effect: capture one reference per named handle. A handle released
+  // since the checks above fails here; the references already taken drop with `out`.
+  for (size_t m = 0; m < spec.args.size(); ++m) {
+    const RemoteArgs& remote = spec.args[m].remote();
+    for (size_t i = 0; i < remote.handles.size(); ++i)
+      if (remote.handles[i] && !out.remote_refs.capture(remote.handles[i]))
+        throw SubmitError(fmt::format("{} rejected: member {} remote tensor {}: handle was released", spec.api, m, i));
+  }
 }
 
 TaskSlot& Engine::reserve(std::unique_lock<std::mutex>& lock, RunState& run, uint64_t heap_bytes, int ring,
@@ -190,8 +216,9 @@ void Engine::wire_dependencies(RunState& run, TaskSlot& slot, const std::vector<
     const Member& m = slot.members[mi];
     for (size_t i = 0; i < m.tensors.size(); ++i) {
       const TensorTag tag = args[mi].tag(i);
-      if (tag == TensorTag::NO_DEP) continue;
-      const Footprint fp = Footprint::of(m.tensors[i]);
+      if (tag == TensorTag::NO_DEP || !tracks_dependencies(args[mi], i)) continue;
+      // Remote arguments: key = the owner identity in the placeholder, footprint at desc.offset.
+      const Footprint fp = dependency_footprint(args[mi], m.tensors[i], i);
       const bool reads = tag_reads(tag), writes = tag_writes(tag);
       run.tensor_map.for_each_overlap(m.tensors[i].buffer.identity, fp, [&](const TensorMap::Entry& e) {
         if (e.write && reads) add(e.slot, EdgeKind::DATA);  // RAW
@@ -216,8 +243,9 @@ void Engine::wire_dependencies(RunState& run, TaskSlot& slot, const std::vector<
     for (size_t i = 0; i < m.tensors.size(); ++i) {
       const Tensor& t = m.tensors[i];
       const TensorTag tag = args[mi].tag(i);
-      if (tag == TensorTag::NO_DEP) continue;
-      const uint64_t id = run.tensor_map.insert(t.buffer.identity, Footprint::of(t), slot.index, tag_writes(tag));
+      if (tag == TensorTag::NO_DEP || !tracks_dependencies(args[mi], i)) continue;
+      const uint64_t id = run.tensor_map.insert(t.buffer.identity, dependency_footprint(args[mi], t, i), slot.index,
+                                                tag_writes(tag));
       slot.map_entries.push_back(OwnedEntry{t.buffer.identity, id});
     }
   }
@@ -237,6 +265,7 @@ SubmitResult Engine::submit(RunState& run, SubmitSpec&& spec) {
   slot.state = TaskState::BUILDING;
   slot.run = &run;
   slot.heap = slab;
+  slot.remote_refs = std::move(prep.remote_refs);
   slot.is_sub = spec.is_sub;
   slot.is_group = spec.is_group;
   slot.callable = prep.record->identity;
@@ -260,6 +289,7 @@ SubmitResult Engine::submit(RunState& run, SubmitSpec&& spec) {
     mem.state = MemberState::NOT_DISPATCHED;
     mem.tensors.assign(args.tensors().begin(), args.tensors().end());
     mem.scalars.assign(args.scalars().begin(), args.scalars().end());
+    mem.remote = args.remote();
     for (size_t i = 0; i < mem.tensors.size(); ++i) {
       Tensor& t = mem.tensors[i];
       if (!t.bound()) {

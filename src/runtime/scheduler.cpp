@@ -66,6 +66,7 @@ void Engine::claim_member(TaskSlot& slot, uint32_t member, EndpointLane& lane, s
   req.config = &slot.config;
   req.tensors = &m.tensors;
   req.scalars = &m.scalars;
+  req.remote = m.remote.empty() ? nullptr : &m.remote;
   out.push_back({lane.index(), req});
 }
 

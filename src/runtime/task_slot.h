@@ -12,6 +12,7 @@
 #include "echelon/endpoint.h"
 #include "echelon/ids.h"
 #include "echelon/tensor.h"
+#include "core/remote_slot_refs.h"
 
 namespace echelon {
 
@@ -32,6 +33,9 @@ struct Member {
   int32_t lane = -1;            // NEXT_LEVEL: fixed at submit; SUB: chosen at dispatch
   std::vector<Tensor> tensors;
   std::vector<uint64_t> scalars;
+  // The member's own copy of the remote sidecar (the user may reuse the TaskArgs); empty unless an
+  // argument is remote. Handed to the endpoint as DispatchRequest::remote.
+  RemoteArgs remote;
   MemberState state = MemberState::NOT_DISPATCHED;
   uint64_t dispatch_id = 0;
 };
@@ -75,6 +79,8 @@ struct TaskSlot {
   // Resources released at CONSUMED.
   std::vector<OwnedEntry> map_entries;
   HeapSlab heap;
+  // One reference per remote buffer the members name (buffers.md 6), dropped at CONSUMED.
+  detail::RemoteSlotRefs remote_refs;
 
   bool terminal() const { return state == TaskState::COMPLETED || state == TaskState::FAILED; }
 
@@ -86,6 +92,9 @@ struct TaskSlot {
     for (auto& m : members) {
       m.tensors.clear();
       m.scalars.clear();
+      m.remote.descs.clear();
+      m.remote.inline_arena.clear();
+      m.remote.handles.clear();
     }
     members.clear();
     live_fanin = 0;
@@ -97,6 +106,7 @@ struct TaskSlot {
     error.clear();
     map_entries.clear();
     heap = HeapSlab{};
+    remote_refs.release_all();
   }
 };
 
