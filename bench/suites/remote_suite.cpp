@@ -7,16 +7,16 @@
 #include <vector>
 
 #include "bench_suite.h"
-#include "daemon_fixture.h"
 #include "echelon/remote_worker.h"
 #include "echelon/worker.h"
 #include "loopback_tcp.h"
+#include "remote/local_daemon.h"
 
 namespace echelon::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using remote_e2e::Daemon;
+using remote::LocalDaemon;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -34,7 +34,7 @@ WorkerOptions parent_options() {
   return o;
 }
 
-RemoteWorkerSpec loopback_spec(const Daemon& d) {
+RemoteWorkerSpec loopback_spec(const LocalDaemon& d) {
   RemoteWorkerSpec s;
   s.port = d.port();
   s.heap_ring_bytes = uint64_t{4} << 20;
@@ -49,7 +49,7 @@ const RemoteCallable& noop_entry() {
 }
 
 // add_remote_worker + init, until the session said HELLO READY; median over `sessions`, in ms.
-double session_startup_ms_p50(const Daemon& daemon, int sessions) {
+double session_startup_ms_p50(const LocalDaemon& daemon, int sessions) {
   std::vector<double> ms;
   for (int i = 0; i < sessions; ++i) {
     Worker w(4, parent_options());
@@ -70,7 +70,7 @@ struct RemoteFigures {
 
 // One session: `runs` single-task runs (median round trip), then `batches` runs of 1,000
 // independent tasks each (median time per task).
-RemoteFigures remote_task_figures(const Daemon& daemon, int runs, int batches) {
+RemoteFigures remote_task_figures(const LocalDaemon& daemon, int runs, int batches) {
   constexpr int kBackToBackTasks = 1000;
   Worker w(4, parent_options());
   const WorkerId id = w.add_remote_worker(loopback_spec(daemon));
@@ -99,7 +99,11 @@ RemoteFigures remote_task_figures(const Daemon& daemon, int runs, int batches) {
 }
 
 void run_remote(const BenchOptions& opts, Report& report) {
-  Daemon daemon;  // stopped and reaped on the way out, with every runner it still has
+  // Stopped and reaped on the way out, with every runner it still has.
+  LocalDaemon daemon(remote::LocalDaemonOptions{.binary = ECHELON_REMOTE_WORKER_PATH,
+                                                .plugin_dirs = {ECHELON_SESSION_PLUGIN_DIR},
+                                                .session_binary = ECHELON_SESSION_BINARY,
+                                                .log_level = "error"});
   const RemoteFigures remote = remote_task_figures(daemon, opts.quick ? 2000 : 20000, opts.quick ? 1 : 9);
   const double tcp = tcp_pingpong_rtt_p50_us(opts.quick ? 20000 : 100000);
   const double startup = session_startup_ms_p50(daemon, opts.quick ? 11 : 51);
