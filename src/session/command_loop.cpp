@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "session/buffer_control_handler.h"
 #include "session/runner_error_text.h"
 #include "transport/transport_error.h"
 #include "wire/completion.h"
@@ -51,7 +52,7 @@ void CommandLoop::answer_task(const transport::InboundFrame& frame) {
   wire::CompletionPayload completion;
   try {
     const auto task = wire::decode_task(frame.payload());
-    completion = dispatcher_.run(seq, task, inner_);
+    completion = dispatcher_.run(seq, task, inner_, buffers_);
   } catch (const wire::WireError& e) {
     // The frame was well-formed but its payload was not: reject the request, keep the session.
     completion = wire::make_completion(
@@ -65,18 +66,31 @@ void CommandLoop::answer_task(const transport::InboundFrame& frame) {
 void CommandLoop::answer_control(const transport::InboundFrame& frame) {
   const uint64_t seq = frame.header.sequence;
   // The envelope must decode (its name and version are echoed); a broken envelope is a
-  // malformed frame and throws to the caller.
+  // malformed frame and throws to the caller. A bad command body inside a good envelope is only
+  // a refused request (REJECTED), answered below.
   const auto request = wire::decode_control(frame.payload());
   const char* name = wire::to_string(request.name);
+  ControlAnswer answer;
+  if (!wire::is_implemented(request.name, request.version)) {
+    answer = {wire::WireStatus::UNSUPPORTED, fmt::format("control {} v{} is not implemented", name, request.version), {}};
+  } else if (wire::family_of(request.name) == wire::ControlFamily::BUFFER) {
+    answer = answer_buffer_control(buffers_, request);
+  } else {
+    answer = {wire::WireStatus::UNSUPPORTED,
+              fmt::format("control {} v{} is not supported by this session yet", name, request.version), {}};
+  }
   wire::ControlReply reply;
   reply.sequence = seq;
   reply.name = request.name;
   reply.version = request.version;
-  reply.error_code = static_cast<int32_t>(wire::WireStatus::UNSUPPORTED);
-  const std::string text =
-      control_error_text(config_.identity.host, config_.identity.worker_id, name, seq,
-                         fmt::format("control {} v{} is not supported by this session yet", name, request.version));
+  reply.error_code = static_cast<int32_t>(answer.status);
+  std::string text;
+  if (answer.status != wire::WireStatus::OK) {
+    text = control_error_text(config_.identity.host, config_.identity.worker_id, name, seq, answer.failure);
+    answer.result.clear();  // a refused control carries no result
+  }
   reply.error_message = text;
+  reply.result = answer.result;
   send_reply(wire::FrameType::CONTROL_REPLY, seq, wire::encode_control_reply(reply));
 }
 

@@ -1,11 +1,13 @@
 // The runner's steady state (RT-906, protocol.md 11): one request at a time off the command lane,
-// in sequence order. TASK -> COMPLETION, CONTROL -> typed CONTROL_REPLY, SHUTDOWN -> end. A frame
+// in sequence order. TASK -> COMPLETION, CONTROL -> typed CONTROL_REPLY (buffer-family controls
+// served by the session's BufferRegistry, the rest UNSUPPORTED), SHUTDOWN -> end. A frame
 // for another session or worker, a wrong-direction frame, a sequence that is not previous + 1, or
 // an undecodable envelope fails the session: after it the lane cannot be trusted (WIRE-5, -6, -24).
 #pragma once
 #include <chrono>
 #include <string>
 #include "echelon/worker.h"
+#include "session/buffer_registry.h"
 #include "session/health_lane.h"
 #include "session/task_dispatcher.h"
 #include "transport/frame_channel.h"
@@ -37,8 +39,13 @@ struct CommandLoopConfig {
 class CommandLoop {
  public:
   CommandLoop(transport::FrameChannel& lane, const HealthLane& health, const TaskDispatcher& dispatcher,
-              Worker& inner, CommandLoopConfig config)
-      : lane_(lane), health_(health), dispatcher_(dispatcher), inner_(inner), config_(std::move(config)) {}
+              Worker& inner, BufferRegistry& buffers, CommandLoopConfig config)
+      : lane_(lane),
+        health_(health),
+        dispatcher_(dispatcher),
+        inner_(inner),
+        buffers_(buffers),
+        config_(std::move(config)) {}
 
   // Serves until the session ends; never throws.
   SessionOutcome run();
@@ -55,6 +62,7 @@ class CommandLoop {
   const HealthLane& health_;
   const TaskDispatcher& dispatcher_;
   Worker& inner_;
+  BufferRegistry& buffers_;
   CommandLoopConfig config_;
   wire::InboundSequence sequence_;
 };

@@ -15,5 +15,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "echelon-l3-session: %s\n", e.what());
     return echelon::session::EXIT_BAD_ARGUMENTS;
   }
-  return echelon::session::SessionRunner(std::move(args)).run();
+  // Catch everything so the stack unwinds: the runner's destructors release the session's
+  // shared-memory objects and reap the inner children, which an uncaught exception would skip.
+  try {
+    return echelon::session::SessionRunner(std::move(args)).run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "echelon-l3-session: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "echelon-l3-session: unknown exception\n");
+  }
+  return echelon::session::EXIT_SESSION_FAILED;
 }

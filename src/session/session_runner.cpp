@@ -9,7 +9,9 @@
 
 #include "remote/handoff_io.h"
 #include "remote/manifest.h"
+#include "session/buffer_registry.h"
 #include "session/command_loop.h"
+#include "session/host_token.h"
 #include "session/feature_grant.h"
 #include "session/health_lane.h"
 #include "session/inner_worker.h"
@@ -39,6 +41,9 @@ struct Prestart {
   uint64_t features = 0;
   std::unique_ptr<Worker> inner;
   std::unique_ptr<TaskDispatcher> dispatcher;
+  // Declared after `inner`: destroyed first, so every buffer is released before the inner worker
+  // closes, on every path out of run().
+  std::unique_ptr<BufferRegistry> buffers;
   std::optional<transport::TcpListener> command_listener;
   std::optional<transport::TcpListener> health_listener;
 };
@@ -76,6 +81,21 @@ void open_listeners(const remote::RunnerArgs& args, Prestart& p) {
   }
 }
 
+// Step 4: empty until the parent allocates; the host token is read now so exports and imports
+// never fail on it later.
+void open_buffer_registry(Prestart& p) {
+  BufferRegistryConfig config;
+  config.session_id = p.manifest.session_id;
+  config.worker_id = static_cast<int32_t>(p.manifest.worker_id);
+  config.transport_profile = transport::HOST_TCP_PROFILE;
+  try {
+    config.host_token = local_host_token();
+  } catch (const std::exception& e) {
+    fail_startup("buffer registry", e.what());
+  }
+  p.buffers = std::make_unique<BufferRegistry>(std::move(config));
+}
+
 // RT-904 in order. No thread exists in this process until start_inner_worker() has forked.
 Prestart prestart(const remote::RunnerArgs& args) {
   Prestart p;
@@ -84,6 +104,7 @@ Prestart prestart(const remote::RunnerArgs& args) {
   p.dispatcher = std::make_unique<TaskDispatcher>(
       RunnerIdentity{local_host_name(), static_cast<int32_t>(p.manifest.worker_id)});
   p.dispatcher->install(p.manifest.remote_task_dispatcher, args.plugin_dirs);
+  open_buffer_registry(p);
   open_listeners(args, p);
   return p;
 }
@@ -155,13 +176,16 @@ int SessionRunner::run() {
   }
   health->start();
 
-  CommandLoop loop(*command, *health, *p.dispatcher, *p.inner,
+  CommandLoop loop(*command, *health, *p.dispatcher, *p.inner, *p.buffers,
                    CommandLoopConfig{p.manifest.session_id, RunnerIdentity{local_host_name(), worker_id},
                                      seconds(p.manifest.health_expiry_s)});
   const SessionOutcome outcome = loop.run();
   if (outcome.end != SessionEnd::SHUTDOWN) log(fmt::format("session ends ({}): {}", to_string(outcome.end), outcome.reason));
   // Stop taking frames first, then tear down in RT-907 order.
   health->stop();
+  // buffers.md 5: imports, then owner allocations, then the inner worker - whatever ended the
+  // session, no shared-memory object of it survives.
+  p.buffers->release_all();
   p.inner->close();
   command->close();
   return exit_status(outcome);

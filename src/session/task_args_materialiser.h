@@ -1,30 +1,43 @@
-// Rebuilds a TASK's arguments over backings this process owns (protocol.md 6.5). Only HOST_INLINE
-// tensors are materialised for now: each slice of the inline arena is copied into its own
-// POSIX_SHM HostBuffer (grant READ), so the inner worker's forked children can map it by name.
-// Inline arguments are private copies, so nothing is written back after the run.
+// Rebuilds a TASK's arguments over backings this process holds (protocol.md 6.4, 6.5), just before
+// inner.run():
+// - HOST_INLINE: the slice of the inline arena is copied into a per-task POSIX_SHM buffer named
+//   /es<session>_i<n> (grant READ), released when the MaterialisedArgs goes; nothing is written
+//   back, since inline arguments are private copies.
+// - REMOTE_DEVICE: a view over the owner allocation's POSIX_SHM descriptor (READWRITE) at
+//   byte_offset = desc.offset, so tasks write into the remote buffer in place.
+// - REMOTE_WINDOW: a view over the importer-local mapping (the import's grant), same offsets.
+// - UB_LDST: UNSUPPORTED.
+// Every tensor keeps the placeholder's shape, strides and dtype and reads back NO_DEP (RT-103);
+// scalars pass through in order. The forked inner children map every backing by name.
 #pragma once
 #include <vector>
 #include "echelon/errors.h"
 #include "echelon/host_buffer.h"
 #include "echelon/task_args.h"
+#include "session/buffer_registry.h"
 #include "wire/task_payload.h"
+#include "wire/wire_status.h"
 
 namespace echelon::session {
 
-// A tensor whose descriptor kind this session cannot back yet (remote buffers, windows, UB).
-class UnsupportedArgument : public Error {
+// A tensor argument the runner refuses: the COMPLETION status of protocol.md 6.4 and a message
+// naming the argument index and the rule that failed. The session goes on.
+class ArgumentRefused : public Error {
  public:
-  using Error::Error;
+  ArgumentRefused(wire::WireStatus status, const std::string& what) : Error(what), status_(status) {}
+  wire::WireStatus status() const { return status_; }
+
+ private:
+  wire::WireStatus status_;
 };
 
-// The rebuilt arguments and the buffers behind them; the buffers live as long as this object
-// (the caller keeps it until inner.run() returns).
+// The rebuilt arguments and the per-task inline buffers behind them; the caller keeps this until
+// inner.run() returns. Owner allocations and imports stay in the registry.
 struct MaterialisedArgs {
-  std::vector<HostBuffer> buffers;
+  std::vector<HostBuffer> inline_buffers;
   TaskArgs args;
 };
 
-// Every tensor reads back tagged NO_DEP (RT-103); scalars pass through in order.
-MaterialisedArgs materialise_args(const wire::RemoteTaskArgsWire& wire_args);
+MaterialisedArgs materialise_args(const wire::RemoteTaskArgsWire& wire_args, BufferRegistry& registry);
 
 }  // namespace echelon::session

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "session/inline_args.h"
+#include "session/task_args_materialiser.h"
 #include "session/runner_error_text.h"
 #include "session/startup_failure.h"
 
@@ -51,7 +51,8 @@ wire::CompletionPayload TaskDispatcher::failure(uint64_t sequence, wire::WireSta
                                task_error_text(identity_.host, identity_.worker_id, digest, sequence, text));
 }
 
-wire::CompletionPayload TaskDispatcher::run(uint64_t sequence, const wire::TaskPayload& task, Worker& inner) const {
+wire::CompletionPayload TaskDispatcher::run(uint64_t sequence, const wire::TaskPayload& task, Worker& inner,
+                                            BufferRegistry& buffers) const {
   const Digest& digest = task.callable_digest;
   const auto it = entries_.find(digest);
   if (it == entries_.end())
@@ -59,9 +60,9 @@ wire::CompletionPayload TaskDispatcher::run(uint64_t sequence, const wire::TaskP
                    fmt::format("callable {} is not in this session's dispatcher registry", to_hashid(digest)));
   MaterialisedArgs materialised;
   try {
-    materialised = materialise_args(task.args);
-  } catch (const UnsupportedArgument& e) {
-    return failure(sequence, wire::WireStatus::UNSUPPORTED, digest, e.what());
+    materialised = materialise_args(task.args, buffers);
+  } catch (const ArgumentRefused& e) {
+    return failure(sequence, e.status(), digest, e.what());
   } catch (const std::exception& e) {
     return failure(sequence, wire::WireStatus::FAILED, digest, fmt::format("materialising arguments: {}", e.what()));
   }

@@ -9,6 +9,7 @@
 #include "echelon/worker.h"
 #include "remote/manifest.h"
 #include "runtime/plugin_resolver.h"
+#include "session/buffer_registry.h"
 #include "wire/completion.h"
 #include "wire/task_payload.h"
 
@@ -31,9 +32,12 @@ class TaskDispatcher {
 
   size_t size() const { return entries_.size(); }
 
-  // Runs one decoded TASK to its COMPLETION. Never throws for a task-level failure: unknown
-  // digest (NOT_FOUND), unsupported argument kinds (UNSUPPORTED), a failed run (FAILED).
-  wire::CompletionPayload run(uint64_t sequence, const wire::TaskPayload& task, Worker& inner) const;
+  // Runs one decoded TASK to its COMPLETION, its remote arguments resolved in `buffers`. Never
+  // throws for a task-level failure: unknown digest (NOT_FOUND), an argument refused by the
+  // runner rules of protocol.md 6.4 (its REJECTED / NOT_FOUND / STALE / UNSUPPORTED), a failed
+  // run (FAILED).
+  wire::CompletionPayload run(uint64_t sequence, const wire::TaskPayload& task, Worker& inner,
+                              BufferRegistry& buffers) const;
 
  private:
   struct Installed {

@@ -4,13 +4,18 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include "transport/host_tcp_channel.h"
+#include "wire/register_controls.h"
 
 namespace echelon::session_test {
 
@@ -28,9 +33,14 @@ remote::ManifestEntry plugin_entry(const std::string& symbol) {
   return e;
 }
 
+uint64_t unique_session_id() {
+  static std::atomic<uint64_t> counter{0};
+  return SESSION_ID ^ (static_cast<uint64_t>(::getpid()) << 20) ^ (++counter << 48);
+}
+
 remote::BootstrapManifest test_manifest(uint32_t num_sub_workers) {
   remote::BootstrapManifest m;
-  m.session_id = SESSION_ID;
+  m.session_id = unique_session_id();
   m.worker_id = WORKER_ID;
   m.num_sub_workers = num_sub_workers;
   m.heap_ring_bytes = uint64_t{4} << 20;
@@ -39,8 +49,72 @@ remote::BootstrapManifest test_manifest(uint32_t num_sub_workers) {
   m.health_expiry_s = 1;
   m.shutdown_timeout_s = 5;
   m.remote_task_dispatcher = {plugin_entry("session_check_inline_sum"), plugin_entry("session_always_fail"),
-                              plugin_entry("session_sleep_ms")};
+                              plugin_entry("session_sleep_ms"), plugin_entry("session_chip_increment"),
+                              plugin_entry("session_chip_sum")};
   return m;
+}
+
+ChipCallable test_kernel(const std::string& name) {
+  return ChipCallable::from_file(std::string(ECHELON_SESSION_KERNEL_DIR) + "/libsession_kernel_" + name + ".so");
+}
+
+namespace {
+
+remote::ManifestEntry chip_entry(const ChipCallable& chip) {
+  wire::ChipCallablePayload p;
+  p.descriptor = chip.descriptor();
+  p.blob_location = wire::BlobLocation::INLINE_BLOB;
+  p.blob_size = chip.blob().size();
+  p.blob_sha256 = chip.blob_sha256();
+  p.inline_blob = chip.blob();
+  remote::ManifestEntry e;
+  e.digest = chip.identity().digest;
+  e.kind = CallableKind::CHIP_CALLABLE;
+  e.chip_payload = wire::encode_chip_payload(p);
+  return e;
+}
+
+}  // namespace
+
+remote::BootstrapManifest chip_manifest() {
+  remote::BootstrapManifest m = test_manifest(0);
+  m.num_chips = 1;
+  m.inner_l3_worker = {chip_entry(test_kernel("inc_u8")), chip_entry(test_kernel("sum_u8"))};
+  return m;
+}
+
+std::vector<uint64_t> digest_scalars(const Digest& digest) {
+  std::vector<uint64_t> words(4);
+  for (size_t i = 0; i < 4; ++i) std::memcpy(&words[i], digest.data() + 8 * i, 8);
+  return words;
+}
+
+wire::RemoteTensorDescWire device_desc(int32_t owner, uint64_t buffer_id, uint64_t generation, uint64_t offset,
+                                       uint64_t nbytes) {
+  wire::RemoteTensorDescWire d;
+  d.address_space = wire::RemoteAddressSpace::REMOTE_DEVICE;
+  d.owner_worker_id = owner;
+  d.buffer_id = buffer_id;
+  d.generation = generation;
+  d.offset = offset;
+  d.nbytes = nbytes;
+  return d;
+}
+
+void add_remote_arg(wire::TaskPayload& task, const wire::RemoteTensorDescWire& desc, uint32_t count, DataType dtype) {
+  const uint32_t shape[] = {count};
+  task.args.tensors.push_back(wire::remote_placeholder(desc, shape, dtype));
+  task.args.remote_desc.push_back(desc);
+}
+
+std::vector<std::string> shm_objects(const std::string& prefix) {
+  std::vector<std::string> names;
+  DIR* dir = ::opendir("/dev/shm");
+  if (!dir) return names;
+  while (const dirent* e = ::readdir(dir))
+    if (std::string_view(e->d_name).rfind(prefix, 0) == 0) names.emplace_back(e->d_name);
+  ::closedir(dir);
+  return names;
 }
 
 wire::TaskPayload inline_task(const Digest& digest, const std::vector<uint8_t>& bytes, std::vector<uint64_t> scalars) {
@@ -79,7 +153,7 @@ transport::EndpointAddress loopback(uint16_t port) {
 
 }  // namespace
 
-RunnerSession::RunnerSession(const remote::BootstrapManifest& manifest) {
+RunnerSession::RunnerSession(const remote::BootstrapManifest& manifest) : session_id_(manifest.session_id) {
   const auto deadline = Clock::now() + std::chrono::seconds(10);
   remote::RunnerLaunch launch;
   launch.bind_ip = "127.0.0.1";
@@ -114,7 +188,7 @@ uint64_t RunnerSession::send_task(const wire::TaskPayload& task) {
   const uint64_t seq = next_sequence();
   wire::FrameHeader h;
   h.type = wire::FrameType::TASK;
-  h.session_id = SESSION_ID;
+  h.session_id = session_id_;
   h.worker_id = WORKER_ID;
   h.sequence = seq;
   command_->send(wire::encode_typed_frame({h, task}), Clock::now() + std::chrono::seconds(2));
@@ -134,8 +208,23 @@ void RunnerSession::send_raw(std::vector<uint8_t> frame) {
   command_->send(std::move(frame), Clock::now() + std::chrono::seconds(2));
 }
 
+ControlResult RunnerSession::run_control(wire::ControlName name, const std::vector<uint8_t>& command,
+                                         std::chrono::milliseconds timeout, uint32_t version) {
+  const uint64_t seq = next_sequence();
+  wire::ControlRequest request;
+  request.name = name;
+  request.version = version;
+  request.command = command;
+  const wire::FrameRoute route{session_id_, WORKER_ID, seq, 0};
+  send_raw(wire::encode_frame(wire::FrameType::CONTROL, route, wire::encode_control(request)));
+  const auto frame = command_->receive(Clock::now() + timeout);
+  const auto reply = wire::decode_control_reply(wire::decode_frame(frame.bytes), wire::AwaitedControl{seq, name, version});
+  return ControlResult{reply.status(), std::string(reply.error_message),
+                       std::vector<uint8_t>(reply.result.begin(), reply.result.end()), seq};
+}
+
 void RunnerSession::send_shutdown() {
-  const wire::FrameRoute route{SESSION_ID, WORKER_ID, next_sequence(), 0};
+  const wire::FrameRoute route{session_id_, WORKER_ID, next_sequence(), 0};
   send_raw(wire::encode_frame(wire::FrameType::SHUTDOWN, route, {}));
 }
 

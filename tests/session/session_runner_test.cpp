@@ -22,7 +22,7 @@ TEST(SessionRunner, HelloReadyOnlyAfterInnerSchedulerStarted) {
   RunnerSession s(test_manifest(/*num_sub_workers=*/2));
   EXPECT_EQ(s.hello_header().type, wire::FrameType::HELLO);
   EXPECT_EQ(s.hello_header().sequence, 0u);
-  EXPECT_EQ(s.hello().session_id, SESSION_ID);
+  EXPECT_EQ(s.hello().session_id, s.session_id());
   EXPECT_EQ(s.hello().worker_id, WORKER_ID);
   EXPECT_EQ(s.hello().protocol_version, wire::WIRE_VERSION);
   EXPECT_EQ(s.hello().comm_profile, "host_tcp");
@@ -104,7 +104,7 @@ TEST(SessionRunner, MalformedFrameFailsOnlyThisSession) {
   RunnerSession other(test_manifest());
   RunnerSession s(test_manifest(/*num_sub_workers=*/2));
   // A frame for another session id: the runner must end this session, not skip the frame.
-  const wire::FrameRoute foreign{SESSION_ID + 1, WORKER_ID, s.next_sequence(), 0};
+  const wire::FrameRoute foreign{s.session_id() + 1, WORKER_ID, s.next_sequence(), 0};
   s.send_raw(wire::encode_frame(wire::FrameType::SHUTDOWN, foreign, {}));
   const auto how = s.wait_exit(EXIT_TIMEOUT);
   ASSERT_TRUE(how.has_value());

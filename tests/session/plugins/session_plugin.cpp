@@ -5,6 +5,9 @@
 #include <string>
 #include <thread>
 
+#include <cstring>
+
+#include "echelon/callable.h"
 #include "echelon/orchestrator.h"
 #include "echelon/plugin.h"
 
@@ -33,9 +36,37 @@ void sleep_ms(echelon::Orchestrator&, const echelon::TaskArgs& args, const echel
   std::this_thread::sleep_for(std::chrono::milliseconds(args.scalar_as<uint64_t>(0)));
 }
 
+// The hashid of a chip kernel the test passes as four scalars starting at `first` (the digest's
+// bytes in order, eight per scalar): the entry finds the kernel on its own inner chips by it.
+echelon::CallableHandle chip_kernel(echelon::Orchestrator& orch, const echelon::TaskArgs& args, size_t first) {
+  if (args.scalar_count() < first + 4) throw std::runtime_error("the kernel digest needs four scalars");
+  echelon::Digest digest{};
+  for (size_t i = 0; i < 4; ++i) {
+    const uint64_t word = args.scalar_bits(first + i);
+    std::memcpy(digest.data() + 8 * i, &word, 8);
+  }
+  return orch.callable(echelon::to_hashid(digest));
+}
+
+// Tensor 0 += scalar 0 (per byte) on inner chip 0, in place: with a REMOTE_DEVICE argument the
+// bytes must land in the session's allocation. Scalars 1..4: the inc_u8 kernel's digest.
+void chip_increment(echelon::Orchestrator& orch, const echelon::TaskArgs& args, const echelon::CallConfig& config) {
+  const auto kernel = chip_kernel(orch, args, 1);
+  orch.submit_next_level(kernel, echelon::TaskArgs().inout(args.tensor(0)).scalar(args.scalar_bits(0)), config, 0);
+}
+
+// Tensor 1 (one UINT64) = sum of the bytes of tensor 0, on inner chip 0. Scalars 0..3: the sum_u8
+// kernel's digest.
+void chip_sum(echelon::Orchestrator& orch, const echelon::TaskArgs& args, const echelon::CallConfig& config) {
+  const auto kernel = chip_kernel(orch, args, 0);
+  orch.submit_next_level(kernel, echelon::TaskArgs().input(args.tensor(0)).output_existing(args.tensor(1)), config, 0);
+}
+
 }  // namespace
 
 ECHELON_PLUGIN();
+ECHELON_ORCH_ENTRY(session_chip_increment, chip_increment)
+ECHELON_ORCH_ENTRY(session_chip_sum, chip_sum)
 ECHELON_ORCH_ENTRY(session_check_inline_sum, check_inline_sum)
 ECHELON_ORCH_ENTRY(session_always_fail, always_fail)
 ECHELON_ORCH_ENTRY(session_sleep_ms, sleep_ms)

@@ -1,0 +1,69 @@
+#include "session/buffer_control_handler.h"
+
+#include <fmt/format.h>
+
+#include "session/buffer_refusal.h"
+#include "wire/buffer_controls.h"
+#include "wire/wire_error.h"
+
+namespace echelon::session {
+
+namespace {
+
+using wire::ControlName;
+
+ControlAnswer ok(std::vector<uint8_t> result = {}) { return ControlAnswer{wire::WireStatus::OK, {}, std::move(result)}; }
+
+ControlAnswer apply(BufferRegistry& registry, const wire::ControlRequest& request) {
+  const auto bytes = request.command;
+  switch (request.name) {
+    case ControlName::ALLOC_REMOTE_BUFFER:
+      return ok(wire::encode_alloc_result(registry.alloc(wire::decode_alloc_request(bytes))));
+    case ControlName::FREE_REMOTE_BUFFER:
+      registry.free(wire::decode_buffer_ref(bytes));
+      return ok();
+    case ControlName::COPY_TO_REMOTE:
+      registry.copy_to(wire::decode_copy_request(bytes, wire::CopyDirection::TO_REMOTE));
+      return ok();
+    case ControlName::COPY_FROM_REMOTE:
+      return ok(registry.copy_from(wire::decode_copy_request(bytes, wire::CopyDirection::FROM_REMOTE),
+                                   MAX_COPY_FROM_RESULT_BYTES));
+    case ControlName::EXPORT_BUFFER:
+      return ok(wire::encode_export_result(registry.export_buffer(wire::decode_export_request(bytes))));
+    case ControlName::IMPORT_BUFFER:
+      return ok(wire::encode_import_result(registry.import_buffer(wire::decode_import_request(bytes))));
+    case ControlName::RELEASE_IMPORT:
+      registry.release_import(wire::decode_release_import(bytes));
+      return ok();
+    default:
+      return ControlAnswer{wire::WireStatus::UNSUPPORTED,
+                           fmt::format("control {} is not a buffer-family control", wire::to_string(request.name)),
+                           {}};
+  }
+}
+
+}  // namespace
+
+ControlAnswer answer_buffer_control(BufferRegistry& registry, const wire::ControlRequest& request) {
+  // Version 2 of the copies moves bytes by RMA: only a ucx session implements it.
+  if (request.version != 1)
+    return ControlAnswer{wire::WireStatus::UNSUPPORTED,
+                         fmt::format("control {} v{} is not implemented by a {} session",
+                                     wire::to_string(request.name), request.version,
+                                     registry.config().transport_profile),
+                         {}};
+  try {
+    return apply(registry, request);
+  } catch (const wire::WireError& e) {
+    return ControlAnswer{wire::status_for_rejection(e),
+                         fmt::format("{} command bytes rejected: {}", wire::to_string(request.name), e.what()),
+                         {}};
+  } catch (const BufferRefusal& e) {
+    return ControlAnswer{e.status(), e.what(), {}};
+  } catch (const std::exception& e) {
+    return ControlAnswer{wire::WireStatus::FAILED, fmt::format("{} failed: {}", wire::to_string(request.name), e.what()),
+                         {}};
+  }
+}
+
+}  // namespace echelon::session

@@ -1,0 +1,28 @@
+// Serves one buffer-family CONTROL (protocol.md 9.2) against the session's BufferRegistry:
+// decodes the command bytes with the wire codec, applies the request, and encodes the result.
+// A command that fails to decode is REJECTED (UNSUPPORTED for a known but unimplemented version):
+// the frame itself was well-formed, so the session goes on (protocol.md 8).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+#include "session/buffer_registry.h"
+#include "wire/control.h"
+#include "wire/wire_status.h"
+
+namespace echelon::session {
+
+struct ControlAnswer {
+  wire::WireStatus status = wire::WireStatus::OK;
+  std::string failure;          // why it was refused, without the "[host=... control=...]" prefix
+  std::vector<uint8_t> result;  // the encoded result layout when status is OK
+};
+
+// The largest COPY_FROM_REMOTE result one CONTROL_REPLY can carry: the payload maximum minus the
+// reply envelope (sequence, name, version, code, empty message length, result length).
+inline constexpr uint64_t MAX_COPY_FROM_RESULT_BYTES = wire::MAX_FRAME_PAYLOAD_BYTES - (8 + 4 + 4 + 4 + 4 + 4);
+
+// `request.name` must be a buffer-family control. Never throws for a request-level failure.
+ControlAnswer answer_buffer_control(BufferRegistry& registry, const wire::ControlRequest& request);
+
+}  // namespace echelon::session

@@ -1,0 +1,126 @@
+// The runner's buffer registry for one session (buffers.md 5, 9.2): owner allocations, their
+// export registrations, and importer-local mappings of peer allocations.
+//
+// - Owner entries are keyed (buffer_id, generation). buffer_ids come from a per-session counter
+//   starting at 1 and are never reused, so every generation is 1; generations are still checked
+//   everywhere, so an allocator that recycles ids only has to bump them.
+// - Every allocation is a POSIX shared-memory object named by session_shm_names.h, created with
+//   O_CREAT | O_EXCL, 0600, ftruncate + posix_fallocate, zero-filled, so the inner Worker's forked
+//   chip and SUB children can map it by name.
+// - Import entries are keyed (owner_worker_id, buffer_id, generation, import_id); on host_tcp an
+//   import maps the owner's object by name, which needs both runners on one host.
+//
+// Every operation either applies completely or throws BufferRefusal with the code of the
+// buffers.md 5 table and changes nothing. The registry is used by the command-loop thread only
+// (controls and TASK materialisation are serialised on the command lane), so it has no lock.
+// Destruction (and release_all) releases every import mapping first, then frees every owner
+// allocation: no shared-memory object of the session survives it.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+#include "echelon/buffer.h"
+#include "echelon/host_buffer.h"
+#include "session/host_token.h"
+#include "wire/buffer_controls.h"
+#include "wire/remote_desc.h"
+
+namespace echelon::session {
+
+struct BufferRegistryConfig {
+  uint64_t session_id = 0;
+  int32_t worker_id = 0;
+  HostToken host_token{};                 // local_host_token() in the runner
+  std::string transport_profile = "host_tcp";  // the session's profile; exports carry it
+};
+
+class BufferRegistry {
+ public:
+  explicit BufferRegistry(BufferRegistryConfig config);
+  ~BufferRegistry();
+  BufferRegistry(const BufferRegistry&) = delete;
+  BufferRegistry& operator=(const BufferRegistry&) = delete;
+
+  // ---- buffer-family controls (protocol.md 9.2) ----
+  wire::AllocResult alloc(const wire::AllocRequest& request);
+  // Idempotent: an unknown or already-freed (buffer_id, generation) is success.
+  void free(const wire::BufferRef& ref);
+  void copy_to(const wire::CopyRequest& request);
+  // Exactly request.size bytes. A size above `max_result_bytes` (what one CONTROL_REPLY can carry)
+  // is REJECTED after the table's checks, before anything is allocated for it.
+  std::vector<uint8_t> copy_from(const wire::CopyRequest& request, uint64_t max_result_bytes);
+  wire::ExportBufferResult export_buffer(const wire::ExportBufferRequest& request);
+  wire::ImportBufferResult import_buffer(const wire::ImportBufferRequest& request);
+  // Idempotent for an already-released mapping with exactly the same key.
+  void release_import(const wire::ReleaseImportRequest& request);
+
+  // ---- TASK arguments (protocol.md 6.4, 6.5) ----
+  // The local backing a REMOTE_DEVICE / REMOTE_WINDOW descriptor names, after the runner rules of
+  // 6.4 (owner, live, generation / import id, range). The backing is the whole shared-memory
+  // object mapped from its first byte, so the view's byte_offset is desc.offset. Owner entries
+  // grant READWRITE, imports their granted access.
+  BufferDescriptor resolve_owner(const wire::RemoteTensorDescWire& desc) const;
+  BufferDescriptor resolve_import(const wire::RemoteTensorDescWire& desc) const;
+
+  // A fresh per-task inline buffer named /es<session>_i<n> (grant READ; released by the caller).
+  HostBuffer make_inline_buffer(uint64_t nbytes);
+
+  // Releases every import mapping, then frees every owner allocation. Idempotent; never throws.
+  void release_all() noexcept;
+
+  // ---- inspection (tests, logs) ----
+  size_t owner_count() const { return owners_.size(); }
+  size_t import_count() const { return imports_.size(); }
+  size_t export_count() const;
+  // The POSIX name of a live owner allocation.
+  std::optional<std::string> owner_shm_name(uint64_t buffer_id) const;
+  const BufferRegistryConfig& config() const { return config_; }
+
+ private:
+  struct ExportRegistration {
+    uint64_t export_id = 0;
+    uint64_t offset = 0;
+    uint64_t nbytes = 0;
+    uint32_t access_flags = 0;
+    std::string requested_profile;  // as the request spelled it ("" or the session's profile)
+  };
+  struct OwnerEntry {
+    uint64_t generation = 0;
+    HostBuffer backing;
+    std::vector<ExportRegistration> exports;
+  };
+  struct ImportKey {
+    int32_t owner_worker_id = 0;
+    uint64_t buffer_id = 0;
+    uint64_t generation = 0;
+    uint64_t import_id = 0;
+    friend bool operator==(const ImportKey&, const ImportKey&) = default;
+  };
+  struct ImportEntry {
+    ImportKey key;
+    uint64_t offset = 0;  // the imported range, owner-relative
+    uint64_t nbytes = 0;
+    uint32_t access_flags = 0;
+    HostBuffer mapping;  // the owner's object from its first byte to offset + nbytes
+  };
+
+  void require_this_worker(int32_t named, const char* field) const;
+  // The live entry for (buffer_id, generation): NOT_FOUND, STALE, or REJECTED for a freed one.
+  OwnerEntry& live_owner(uint64_t buffer_id, uint64_t generation);
+  const OwnerEntry& live_owner(uint64_t buffer_id, uint64_t generation) const;
+  const ImportEntry& live_import(int32_t owner, uint64_t buffer_id, uint64_t generation, uint64_t import_id) const;
+
+  BufferRegistryConfig config_;
+  uint64_t next_buffer_id_ = 1;
+  uint64_t next_export_id_ = 1;
+  uint64_t next_import_id_ = 1;
+  uint64_t next_inline_id_ = 1;
+  std::map<uint64_t, OwnerEntry> owners_;              // buffer_id -> live allocation
+  std::map<uint64_t, uint64_t> freed_;                 // buffer_id -> generation that was freed
+  std::map<uint64_t, ImportEntry> imports_;            // import_id -> live mapping
+  std::map<uint64_t, ImportKey> released_imports_;     // import_id -> the key it had
+};
+
+}  // namespace echelon::session
