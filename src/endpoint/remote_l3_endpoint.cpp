@@ -1,19 +1,20 @@
 #include "endpoint/remote_l3_endpoint.h"
 
-#include "wire/register_controls.h"
-
 #include <algorithm>
 #include <chrono>
 
 #include "echelon/errors.h"
+#include "endpoint/remote_task_args.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 #include "transport/auth.h"
 #include "transport/secret.h"
 #include "wire/frame_header.h"
 #include "wire/hello.h"
+#include "wire/limits.h"
 #include "wire/register_controls.h"
 #include "wire/task_payload.h"
+#include "wire/wire_status.h"
 
 namespace echelon {
 namespace {
@@ -33,6 +34,18 @@ constexpr auto kMinShutdownSend = milliseconds(200);
 // the runner is READY and waiting for its lanes, so attaching and sending SHUTDOWN is quick.
 constexpr auto kMinRollback = milliseconds(1000);
 
+// ControlRequest::name of a remote control is the protocol's name ("ALLOC_REMOTE_BUFFER").
+std::optional<wire::ControlName> control_name_of(const std::string& name) {
+  for (uint32_t v = wire::CONTROL_NAME_MIN; v <= wire::CONTROL_NAME_MAX; ++v) {
+    const auto n = static_cast<wire::ControlName>(v);
+    if (name == wire::to_string(n)) return n;
+  }
+  return std::nullopt;
+}
+
+// Every control is version 1 on host_tcp (protocol.md 9; version 2 copies are ucx only).
+constexpr uint32_t kControlVersion = 1;
+
 EndpointCaps remote_caps(WorkerId id, const std::string& host) {
   EndpointCaps c;
   c.kind = EndpointKind::REMOTE_L3;
@@ -44,7 +57,8 @@ EndpointCaps remote_caps(WorkerId id, const std::string& host) {
   c.callable_kinds = {CallableKind::NATIVE_IMPORT};
   c.scopes = {TargetNamespace::REMOTE_TASK_DISPATCHER};
   // No host address space: host memory of this process is not reachable from another host, so the
-  // engine rejects host-backed tensors for this worker before dispatch (remote buffers: later).
+  // engine rejects host-backed tensors for this worker before dispatch. Remote arguments are
+  // REMOTE_SIDECAR placeholders whose sidecar (not these caps) says where the bytes live.
   c.address_spaces = {};
   c.backing_kinds = {BackendKind::REMOTE_SIDECAR};
   c.max_inflight = 1;  // baseline single-flight command lane (protocol.md 15.2)
@@ -52,6 +66,15 @@ EndpointCaps remote_caps(WorkerId id, const std::string& host) {
 }
 
 }  // namespace
+
+// One control call: the caller waits on control_cv_ until `state` is DONE or its deadline passed.
+struct RemoteL3Endpoint::ControlCall {
+  enum class State { QUEUED, SENT, DONE };
+  wire::ControlName name = wire::ControlName::PREPARE_CALLABLE;
+  State state = State::QUEUED;
+  uint64_t sequence = 0;  // once SENT
+  ControlReply reply;     // once DONE
+};
 
 RemoteL3Endpoint::RemoteL3Endpoint(const RemoteWorkerSpec& spec, WorkerId worker_id, int parent_level)
     : spec_(spec), worker_id_(worker_id), parent_level_(parent_level) {
@@ -184,15 +207,36 @@ void RemoteL3Endpoint::pump_command() {
         throw Error(fmt::format("command lane: a {} frame for session {} worker {}", wire::to_string(h.type),
                                 h.session_id, h.worker_id));
       std::lock_guard lock(mu_);
-      // accept_completion pairs the reply with the awaited request and closes the lane otherwise.
-      const wire::CompletionPayload c = command_lane_.accept_completion(wire::decode_frame(frame->bytes));
-      if (in_flight_ == 0) continue;  // already settled here (stop, timeout): the reply is late
-      const bool ok = c.status() == wire::WireStatus::OK;
-      pending_.push_back({in_flight_, ok ? Outcome::SUCCESS : Outcome::TASK_FAILURE,
-                          ok ? std::string() : c.error_message});
-      in_flight_ = 0;
-      in_flight_deadline_.reset();
-      woke = true;
+      // The lane pairs the reply with the awaited request (kind, sequence, control name and
+      // version) and closes itself otherwise; awaited() throws when nothing is awaited.
+      const wire::FrameView view = wire::decode_frame(frame->bytes);
+      if (command_lane_.awaited().kind == wire::CommandKind::CONTROL) {
+        const wire::ControlReply r = command_lane_.accept_control_reply(view);
+        if (control_in_flight_) {  // else settled already (stop): the reply is late
+          const std::shared_ptr<ControlCall> call = std::move(control_in_flight_);
+          control_in_flight_.reset();
+          if (r.status() == wire::WireStatus::OK) {
+            settle_control_locked(*call, ControlReply{true, {r.result.begin(), r.result.end()}, {}, false});
+          } else {
+            // Not applied (protocol.md 8); the runner's text already names host, worker, control, seq.
+            settle_control_locked(*call, failed_control(fmt::format("{} answered {}: {}", wire::to_string(r.name),
+                                                                    wire::to_string(r.status()), r.error_message),
+                                                        false));
+          }
+        }
+      } else {
+        const wire::CompletionPayload c = command_lane_.accept_completion(view);
+        if (in_flight_ != 0) {  // else settled already (stop, timeout): the reply is late
+          const bool ok = c.status() == wire::WireStatus::OK;
+          pending_.push_back({in_flight_, ok ? Outcome::SUCCESS : Outcome::TASK_FAILURE,
+                              ok ? std::string() : c.error_message});
+          in_flight_ = 0;
+          in_flight_deadline_.reset();
+          woke = true;
+        }
+      }
+      // The next queued command goes out on this loop's flush_outbox().
+      (void)send_next_locked();
     }
   } catch (const std::exception& e) {
     lanes_broken(fmt::format("command lane: {}", e.what()));
@@ -271,7 +315,69 @@ bool RemoteL3Endpoint::fail_locked(const std::string& reason) {
   if (in_flight_ != 0) pending_.push_back({in_flight_, Outcome::ENDPOINT_FAILURE, failure_});
   in_flight_ = 0;
   in_flight_deadline_.reset();
+  // A sent control may have been applied before the lane failed: its effect is uncertain.
+  if (control_in_flight_) {
+    settle_control_locked(*control_in_flight_,
+                          ControlReply{false, {}, fmt::format("{} seq {}: {}", wire::to_string(control_in_flight_->name),
+                                                              control_in_flight_->sequence, failure_),
+                                       true});
+    control_in_flight_.reset();
+  }
+  // Nothing queued was sent, so nothing queued took effect.
+  for (QueuedCommand& q : queued_) {
+    if (q.control)
+      settle_control_locked(*q.control, ControlReply{false, {},
+                                                     fmt::format("{} not sent: {}", wire::to_string(q.control->name),
+                                                                 failure_),
+                                                     false});
+    else
+      pending_.push_back({q.dispatch_id, Outcome::ENDPOINT_FAILURE, failure_});
+  }
+  queued_.clear();
   return true;
+}
+
+bool RemoteL3Endpoint::send_next_locked() {
+  bool queued_frame = false;
+  while (!failed_ && !queued_.empty() && in_flight_ == 0 && !control_in_flight_) {
+    QueuedCommand q = std::move(queued_.front());
+    queued_.pop_front();
+    try {
+      if (q.kind == wire::CommandKind::TASK) {
+        const uint64_t seq = command_lane_.begin_task();
+        outbox_.push_back(
+            wire::encode_frame(wire::FrameType::TASK, wire::FrameRoute{manifest_.session_id, worker_id_, seq, 0}, q.payload));
+        in_flight_ = q.dispatch_id;
+        in_flight_sequence_ = seq;
+        if (spec_.task_timeout_s > 0) in_flight_deadline_ = Clock::now() + seconds(spec_.task_timeout_s);
+      } else {
+        const wire::AwaitedControl awaited = command_lane_.begin_control(q.control->name, kControlVersion);
+        outbox_.push_back(wire::encode_frame(wire::FrameType::CONTROL,
+                                             wire::FrameRoute{manifest_.session_id, worker_id_, awaited.sequence, 0},
+                                             q.payload));
+        q.control->state = ControlCall::State::SENT;
+        q.control->sequence = awaited.sequence;
+        control_in_flight_ = std::move(q.control);
+      }
+      queued_frame = true;
+    } catch (const std::exception& e) {
+      // Only a closed lane refuses here (payloads were validated when queued): nothing was sent.
+      const std::string why = fmt::format("{}: {} not sent: {}", name_, wire::to_string(q.kind), e.what());
+      if (q.control) settle_control_locked(*q.control, ControlReply{false, {}, why, false});
+      else pending_.push_back({q.dispatch_id, Outcome::ENDPOINT_FAILURE, why});
+    }
+  }
+  return queued_frame;
+}
+
+void RemoteL3Endpoint::settle_control_locked(ControlCall& call, ControlReply reply) {
+  call.reply = std::move(reply);
+  call.state = ControlCall::State::DONE;
+  control_cv_.notify_all();
+}
+
+ControlReply RemoteL3Endpoint::failed_control(std::string text, bool uncertain) const {
+  return ControlReply{false, {}, fmt::format("{}: {}", name_, text), uncertain};
 }
 
 void RemoteL3Endpoint::wake_engine() noexcept {
@@ -279,35 +385,37 @@ void RemoteL3Endpoint::wake_engine() noexcept {
 }
 
 void RemoteL3Endpoint::submit(const DispatchRequest& request) {
-  // Everything the request points to is copied into the encoded frame here (endpoint.h).
-  if (request.tensors && !request.tensors->empty()) {
+  // Everything the request points to is copied into the encoded payload here (endpoint.h).
+  std::vector<uint8_t> payload;
+  try {
+    payload = wire::encode_task(remote_task_payload(request));
+    if (payload.size() > wire::MAX_FRAME_PAYLOAD_BYTES)
+      throw SubmitError(fmt::format("TASK payload of {} bytes exceeds the frame maximum of {}", payload.size(),
+                                    wire::MAX_FRAME_PAYLOAD_BYTES));
+  } catch (const Error& e) {
+    // Decision: a refused argument is this task's failure, not the endpoint's. Throwing would make
+    // the engine report ENDPOINT_FAILURE ("endpoint refused the dispatch") although the session is
+    // fine; TASK_FAILURE through poll() fails the task alone, sends nothing and consumes no sequence.
     {
       std::lock_guard lock(mu_);
       pending_.push_back({request.dispatch_id, Outcome::TASK_FAILURE,
-                          fmt::format("{}: remote buffers are not supported yet (the task has {} tensor arguments; "
-                                      "remote tasks take scalars only in this build)",
-                                      name_, request.tensors->size())});
+                          fmt::format("{}: task refused before sending: {}", name_, e.what())});
     }
     wake_engine();
     return;
   }
-  wire::TaskPayload task;
-  task.callable_digest = request.callable->digest;
-  task.config = *request.config;
-  if (request.scalars) task.args.scalars = *request.scalars;
-  const std::vector<uint8_t> payload = wire::encode_task(task);  // throws WireError naming the field
+  bool queued_frame;
   {
     std::lock_guard lock(mu_);
     if (failed_) throw Error(fmt::format("{} is FAILED: {}", name_, failure_));
-    if (in_flight_ != 0) throw Error(fmt::format("{}: a task is already in flight (max_inflight 1)", name_));
-    const uint64_t seq = command_lane_.begin_task();
-    const wire::FrameRoute route{manifest_.session_id, worker_id_, seq, 0};
-    outbox_.push_back(wire::encode_frame(wire::FrameType::TASK, route, payload));
-    in_flight_ = request.dispatch_id;
-    in_flight_sequence_ = seq;
-    if (spec_.task_timeout_s > 0) in_flight_deadline_ = Clock::now() + seconds(spec_.task_timeout_s);
+    const bool task_waiting = std::any_of(queued_.begin(), queued_.end(), [](const QueuedCommand& q) { return !q.control; });
+    if (in_flight_ != 0 || task_waiting)
+      throw Error(fmt::format("{}: a task is already in flight (max_inflight 1)", name_));
+    // Behind a control the task waits its turn (the engine may dispatch just as a control starts).
+    queued_.push_back(QueuedCommand{wire::CommandKind::TASK, std::move(payload), request.dispatch_id, nullptr});
+    queued_frame = send_next_locked();
   }
-  if (reactor_) reactor_->wake();
+  if (queued_frame && reactor_) reactor_->wake();
 }
 
 size_t RemoteL3Endpoint::poll(std::vector<EndpointEvent>& out) {
@@ -323,12 +431,51 @@ EndpointHealth RemoteL3Endpoint::health() const {
   return EndpointHealth{!failed_, failure_};
 }
 
-ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline) {
-  // The runner answers every control UNSUPPORTED for now; saying so here keeps the lane simple.
-  return ControlReply{false, {},
-                      fmt::format("{}: control '{}' is UNSUPPORTED by remote sessions in this build", name_,
-                                  request.name),
-                      false};
+ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline deadline) {
+  const std::optional<wire::ControlName> name = control_name_of(request.name);
+  if (!name)
+    return failed_control(fmt::format("unknown control '{}' (remote sessions take protocol control names such as "
+                                      "ALLOC_REMOTE_BUFFER)",
+                                      request.name),
+                          false);
+  const char* label = wire::to_string(*name);
+  std::vector<uint8_t> payload;
+  try {
+    payload = wire::encode_control({*name, kControlVersion, request.payload});
+    if (payload.size() > wire::MAX_FRAME_PAYLOAD_BYTES)
+      throw Error(fmt::format("CONTROL payload of {} bytes exceeds the frame maximum of {}", payload.size(),
+                              wire::MAX_FRAME_PAYLOAD_BYTES));
+  } catch (const std::exception& e) {
+    return failed_control(fmt::format("{} not sent: {}", label, e.what()), false);
+  }
+  auto call = std::make_shared<ControlCall>();
+  call->name = *name;
+  std::unique_lock lock(mu_);
+  if (failed_) return ControlReply{false, {}, fmt::format("{} not sent: {}", label, failure_), false};
+  if (!reactor_) return failed_control(fmt::format("{} not sent: the session is not attached", label), false);
+  // Behind every task and control that came first (RT-604).
+  queued_.push_back(QueuedCommand{wire::CommandKind::CONTROL, std::move(payload), 0, call});
+  if (send_next_locked()) reactor_->wake();
+  // Settled by the reply, or by fail_locked (health expiry, lane break, stop) at once.
+  control_cv_.wait_until(lock, deadline, [&] { return call->state == ControlCall::State::DONE; });
+  if (call->state == ControlCall::State::DONE) return call->reply;
+  if (call->state == ControlCall::State::QUEUED) {
+    // Never sent (still behind a running task): the call fails, the endpoint stays healthy (protocol.md 12).
+    queued_.erase(std::find_if(queued_.begin(), queued_.end(), [&](const QueuedCommand& q) { return q.control == call; }));
+    return failed_control(
+        fmt::format("{} timed out waiting for the command lane ({} seq {} is still running); nothing was sent", label,
+                    control_in_flight_ ? "CONTROL" : "TASK",
+                    control_in_flight_ ? control_in_flight_->sequence : in_flight_sequence_),
+        false);
+  }
+  // Sent, unanswered: a late reply could pair with the next request, so the lane is done (protocol.md
+  // 12, WIRE-29). fail_locked settles this call as uncertain.
+  command_lane_.mark_failed();
+  const bool woke = fail_locked(fmt::format("CONTROL {} seq {} got no reply before its deadline", label, call->sequence));
+  ControlReply reply = call->reply;
+  lock.unlock();
+  if (woke) wake_engine();
+  return reply;
 }
 
 void RemoteL3Endpoint::request_stop(const std::string& reason) {

@@ -3,12 +3,18 @@
 // await_ready() connects the command and health lanes and admits the runner's HELLO READY,
 // attach() starts the one I/O thread that owns both lanes from then on.
 //
-// Threading: the engine's Scheduler calls submit/poll/health/control/request_stop; the I/O thread
-// alone touches the lanes between attach() and shutdown(). They meet in `mu_` (the command-lane
-// state, the outbox, the failure and the pending events) and in the reactor's wake().
+// Threading: the engine's Scheduler calls submit/poll/health/request_stop, user threads call
+// control(); the I/O thread alone touches the lanes between attach() and shutdown(). They meet in
+// `mu_` (the command-lane state, the queue, the outbox, the failure and the pending events), in
+// `control_cv_` (a control's caller waiting for its reply) and in the reactor's wake().
+//
+// Ordering: the command lane is single-flight (protocol.md 11.2). TASKs and CONTROLs join one FIFO
+// queue in the order submit()/control() were called and go on the wire one at a time, each after
+// the previous reply, so a control is ordered after every task submitted before it (RT-604).
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -61,8 +67,27 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   std::chrono::milliseconds next_timer(Clock::time_point now) const;
   void lanes_broken(const std::string& reason);
 
-  // Makes the endpoint FAILED (sticky) and fails the in-flight task; returns true when this call
-  // did it, so the caller rings the waker (outside mu_).
+  // A TASK or CONTROL waiting for the lane: the payload is encoded (and validated) at once, the
+  // header only when its turn comes, because the sequence is consumed only by a frame that is
+  // really sent (protocol.md 11.1).
+  struct ControlCall;
+  struct QueuedCommand {
+    wire::CommandKind kind = wire::CommandKind::TASK;
+    std::vector<uint8_t> payload;
+    uint64_t dispatch_id = 0;              // TASK
+    std::shared_ptr<ControlCall> control;  // CONTROL
+  };
+
+  // Puts the head of `queued_` on the wire (into the outbox) when the lane is idle and healthy;
+  // true when a frame was queued for the I/O thread.
+  bool send_next_locked();
+  void settle_control_locked(ControlCall& call, ControlReply reply);
+  // The reply of a control that could not be sent or answered; names the endpoint and the control.
+  ControlReply failed_control(std::string text, bool uncertain) const;
+
+  // Makes the endpoint FAILED (sticky): the in-flight and queued tasks end ENDPOINT_FAILURE, the
+  // in-flight and queued controls get failed replies. Returns true when this call did it, so the
+  // caller rings the waker (outside mu_).
   bool fail_locked(const std::string& reason);
   void wake_engine() noexcept;
   void stop_io() noexcept;
@@ -93,10 +118,13 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
 
   mutable std::mutex mu_;
   wire::CommandLane command_lane_{1};
+  std::deque<QueuedCommand> queued_;         // waiting for the lane, oldest first
   std::deque<std::vector<uint8_t>> outbox_;  // encoded frames for the I/O thread to post
-  uint64_t in_flight_ = 0;                   // dispatch id, 0 = none
+  uint64_t in_flight_ = 0;                   // dispatch id of the TASK on the wire, 0 = none
   uint64_t in_flight_sequence_ = 0;
   std::optional<Deadline> in_flight_deadline_;  // task_timeout_s, when set
+  std::shared_ptr<ControlCall> control_in_flight_;  // the CONTROL on the wire, if any
+  std::condition_variable control_cv_;              // a control was settled
   bool failed_ = false;
   std::string failure_;
   std::vector<EndpointEvent> pending_;

@@ -1,0 +1,134 @@
+#include "endpoint/remote_buffer_controls.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "echelon/errors.h"
+#include "fmt/format.h"
+#include "wire/buffer_controls.h"
+#include "wire/control.h"
+#include "wire/limits.h"
+#include "wire/wire_error.h"
+
+namespace echelon::remote_controls {
+namespace {
+
+using wire::ControlName;
+
+// CONTROL envelope (name, version, command_len) plus the CopyRequestWire head (protocol.md 8, 9.2).
+constexpr uint64_t kControlEnvelopeBytes = 4 + 4 + 4;
+constexpr uint64_t kCopyHeadBytes = 36;
+
+// Placeholders carry a 32-bit generation (protocol.md 6.3): a larger one could never name the
+// allocation in a TASK, so the parent refuses it where it first sees it.
+constexpr uint64_t kMaxGeneration = UINT32_MAX;
+
+const char* name_of(ControlName n) { return wire::to_string(n); }
+
+// Builders encode through the wire codec, which validates every field; a refusal names the control.
+template <typename Encode>
+ControlRequest build(ControlName name, Encode&& encode) {
+  try {
+    return ControlRequest{name_of(name), encode()};
+  } catch (const wire::WireError& e) {
+    throw ControlError(fmt::format("{} request: {}", name_of(name), e.what()));
+  }
+}
+
+// A failed reply means the runner did not apply the control (protocol.md 8): its text is the error.
+void require_ok(const ControlReply& reply, ControlName name) {
+  if (!reply.ok)
+    throw ControlError(fmt::format("{} failed{}: {}", name_of(name), reply.uncertain ? " (effect uncertain)" : "",
+                                   reply.error));
+}
+
+void require_empty_result(const ControlReply& reply, ControlName name) {
+  require_ok(reply, name);
+  if (!reply.payload.empty())
+    throw ControlError(fmt::format("{} reply: the result must be empty but carries {} bytes", name_of(name),
+                                   reply.payload.size()));
+}
+
+int32_t wire_worker(WorkerId worker, ControlName name) {
+  if (worker < 0) throw ControlError(fmt::format("{} request: worker id {} is not a remote worker", name_of(name), worker));
+  return static_cast<int32_t>(worker);
+}
+
+}  // namespace
+
+uint64_t max_copy_chunk_bytes() { return wire::MAX_FRAME_PAYLOAD_BYTES - kControlEnvelopeBytes - kCopyHeadBytes; }
+
+ControlRequest alloc(uint64_t nbytes) {
+  return build(ControlName::ALLOC_REMOTE_BUFFER, [&] { return wire::encode_alloc_request({nbytes}); });
+}
+
+Allocation alloc_result(const ControlReply& reply, WorkerId worker, uint64_t nbytes) {
+  constexpr ControlName kName = ControlName::ALLOC_REMOTE_BUFFER;
+  require_ok(reply, kName);
+  wire::AllocResult r;
+  try {
+    r = wire::decode_alloc_result(reply.payload);  // exact size, live identity, REMOTE_DEVICE
+    wire::check_alloc_result(r, wire_worker(worker, kName), nbytes);
+  } catch (const wire::WireError& e) {
+    throw ControlError(fmt::format("{} reply for {} bytes on worker {}: {}", name_of(kName), nbytes, worker, e.what()));
+  }
+  if (r.generation > kMaxGeneration)
+    throw ControlError(fmt::format("{} reply: generation {} of buffer {} does not fit the 32-bit placeholder generation",
+                                   name_of(kName), r.generation, r.buffer_id));
+  if (r.ub_ldst_va != 0)
+    throw ControlError(fmt::format("{} reply: buffer {} carries a UB load/store address, which no echelon profile "
+                                   "negotiates",
+                                   name_of(kName), r.buffer_id));
+  return Allocation{r.buffer_id, r.generation, r.nbytes, r.remote_addr, r.rkey_or_token};
+}
+
+ControlRequest free_buffer(WorkerId worker, uint64_t buffer_id, uint64_t generation) {
+  constexpr ControlName kName = ControlName::FREE_REMOTE_BUFFER;
+  return build(kName, [&] { return wire::encode_buffer_ref({wire_worker(worker, kName), buffer_id, generation}); });
+}
+
+void free_result(const ControlReply& reply) { require_empty_result(reply, ControlName::FREE_REMOTE_BUFFER); }
+
+ControlRequest copy_to(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset,
+                       std::span<const std::byte> data) {
+  constexpr ControlName kName = ControlName::COPY_TO_REMOTE;
+  if (data.size() > max_copy_chunk_bytes())
+    throw ControlError(fmt::format("{} request: {} bytes exceed one frame's chunk of {} bytes", name_of(kName),
+                                   data.size(), max_copy_chunk_bytes()));
+  return build(kName, [&] {
+    wire::CopyRequest r{wire_worker(worker, kName), buffer_id, generation, offset, data.size(), {}};
+    r.data.resize(data.size());
+    if (!data.empty()) std::memcpy(r.data.data(), data.data(), data.size());
+    return wire::encode_copy_request(r, wire::CopyDirection::TO_REMOTE);
+  });
+}
+
+void copy_to_result(const ControlReply& reply) { require_empty_result(reply, ControlName::COPY_TO_REMOTE); }
+
+ControlRequest copy_from(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset, uint64_t size) {
+  constexpr ControlName kName = ControlName::COPY_FROM_REMOTE;
+  // The reply carries the bytes inside one frame, next to the reply envelope.
+  if (size > max_copy_chunk_bytes())
+    throw ControlError(fmt::format("{} request: {} bytes exceed one frame's chunk of {} bytes", name_of(kName), size,
+                                   max_copy_chunk_bytes()));
+  return build(kName, [&] {
+    return wire::encode_copy_request({wire_worker(worker, kName), buffer_id, generation, offset, size, {}},
+                                     wire::CopyDirection::FROM_REMOTE);
+  });
+}
+
+void copy_from_result(const ControlReply& reply, std::span<std::byte> dst) {
+  constexpr ControlName kName = ControlName::COPY_FROM_REMOTE;
+  require_ok(reply, kName);
+  wire::CopyRequest request;
+  request.size = dst.size();
+  try {
+    wire::check_copy_from_result(reply.payload, request);
+  } catch (const wire::WireError& e) {
+    throw ControlError(fmt::format("{} reply: {}", name_of(kName), e.what()));
+  }
+  if (!dst.empty()) std::memcpy(dst.data(), reply.payload.data(), dst.size());
+}
+
+}  // namespace echelon::remote_controls
