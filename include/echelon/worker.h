@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "echelon/chip_callable.h"
@@ -11,6 +12,7 @@
 #include "echelon/native_callable.h"
 #include "echelon/options.h"
 #include "echelon/orchestrator.h"
+#include "echelon/remote_buffer.h"
 #include "echelon/remote_worker.h"
 
 namespace echelon {
@@ -132,6 +134,21 @@ class Worker {
   // Copies between host memory and a chip buffer (the arena is mapped in this process too).
   void copy_to_chip(const BufferDescriptor& dst, uint64_t offset, const void* src, uint64_t nbytes);
   void copy_from_chip(void* dst, const BufferDescriptor& src, uint64_t offset, uint64_t nbytes);
+
+  // --- remote memory (level >= 4; buffers.md 3 and 6) ---
+  // Every call checks its arguments before anything is sent and throws std::invalid_argument or
+  // std::out_of_range naming the rule; a runner's refusal is a ControlError. `worker` is an id
+  // returned by add_remote_worker().
+  // Allocates `nbytes` (> 0, zero-filled) owned by remote worker `worker`.
+  RemoteBufferHandle remote_malloc(WorkerId worker, uint64_t nbytes);
+  // Copies into / out of an owner handle's range at `offset`; returns once the runner confirmed.
+  // Large copies go in chunks with no task dispatched to that worker in between.
+  void remote_copy_to(const RemoteBufferHandle& dst, uint64_t offset, std::span<const std::byte> src);
+  void remote_copy_from(const RemoteBufferHandle& src, uint64_t offset, std::span<std::byte> dst);
+  // Releases an owner handle now (new uses are refused) and frees the remote allocation once no
+  // submitted task references it any more: at once when nothing does, otherwise when a run that
+  // held it has been waited for, at the next remote_* call, or at close(). Idempotent.
+  void remote_free(const RemoteBufferHandle& owner);
 
   // Process ids of this Worker's direct child processes (diagnostics; empty before init).
   std::vector<int> child_pids() const;

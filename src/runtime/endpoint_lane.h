@@ -45,6 +45,9 @@ class EndpointLane final : public Waker {
 
   // Controls in flight keep the lane busy so no task is dispatched past them (RT-604).
   std::atomic<int> controls_pending{0};
+  // Members claimed for this lane whose endpoint submit() has not returned yet. A LaneHold waits
+  // for it to reach 0, so a hand-off claimed before the hold cannot land between its controls.
+  std::atomic<uint32_t> handoffs_in_progress{0};
 
   // Scheduler-thread state.
   std::vector<Running> running;

@@ -17,6 +17,8 @@
 namespace echelon {
 namespace {
 
+std::atomic<uint64_t> g_next_remote_issuer{1};
+
 Clock::duration seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
@@ -26,6 +28,7 @@ Clock::duration seconds(double s) {
 Engine::Engine(int level, const WorkerOptions& options, CallableRegistry& registry)
     : level_(level),
       options_(options),
+      remote_issuer_(g_next_remote_issuer.fetch_add(1)),
       registry_(registry),
       wake_region_(sizeof(WakeRegion), "scheduler wake region"),
       wake_((new (wake_region_.data()) WakeRegion())->signal),
@@ -177,6 +180,37 @@ ControlReply Engine::control(uint32_t index, const ControlRequest& request, Dead
   return reply;
 }
 
+Engine::LaneHold::LaneHold(Engine& engine, EndpointLane& lane) : engine_(engine), lane_(lane) {
+  {
+    // Under the engine lock the Scheduler is not between its capacity check and its claim, so
+    // once the count is raised no new member is claimed for this lane.
+    std::lock_guard lock(engine_.mu_);
+    lane_.controls_pending.fetch_add(1, std::memory_order_acq_rel);
+  }
+  // A member claimed before that may still be on its way into submit(): let it land first.
+  for (uint32_t n = lane_.handoffs_in_progress.load(std::memory_order_acquire); n != 0;
+       n = lane_.handoffs_in_progress.load(std::memory_order_acquire))
+    lane_.handoffs_in_progress.wait(n, std::memory_order_acquire);
+}
+
+Engine::LaneHold::~LaneHold() {
+  lane_.controls_pending.fetch_sub(1, std::memory_order_acq_rel);
+  lane_.wake();  // queued tasks may dispatch again
+}
+
+ControlReply Engine::LaneHold::control(const ControlRequest& request, Deadline deadline) {
+  return engine_.control(lane_.index(), request, deadline);
+}
+
+void Engine::after_run_waited() noexcept {
+  if (!run_waited_hook_) return;
+  try {
+    run_waited_hook_();
+  } catch (const std::exception& e) {
+    spdlog::error("after a run: {}", e.what());
+  }
+}
+
 EndpointHealth Engine::health(uint32_t index) {
   EndpointLane& lane = *lanes_.at(index);
   if (lane.failed()) {
@@ -249,6 +283,10 @@ void Engine::wait_run(const std::shared_ptr<RunState>& run, std::optional<double
   } else {
     run_cv_.wait(lock, [&] { return run->terminal; });
   }
+  // The run's slots are consumed: frees they were holding up can go out now (buffers.md 6).
+  lock.unlock();
+  after_run_waited();
+  lock.lock();
   if (run->fn_error) std::rethrow_exception(run->fn_error);
   if (run->failed) throw RunError(run->root_error);
 }

@@ -6,6 +6,7 @@
 #include <array>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +49,9 @@ class Engine {
 
   int level() const { return level_; }
   const WorkerOptions& options() const { return options_; }
+  // Names this engine's Worker in the remote buffer records it creates, so a handle minted by
+  // another Worker is refused here (its worker ids mean other sessions).
+  uint64_t remote_issuer() const { return remote_issuer_; }
 
   // --- set-up, before start() ---
   uint32_t add_lane(std::unique_ptr<WorkerEndpoint> endpoint);
@@ -70,6 +74,28 @@ class Engine {
   std::vector<uint32_t> lanes_with_role(EndpointRole role) const;
   // Runs `request` on the lane, ordered after its in-flight task (RT-604).
   ControlReply control(uint32_t lane, const ControlRequest& request, Deadline deadline);
+
+  // Holds a lane for a sequence of controls (BUF-8 chunked copies): from construction until
+  // destruction no task is handed to the lane, so the controls reach the child back to back.
+  // Construction waits for a hand-off the Scheduler already claimed to finish.
+  class LaneHold {
+   public:
+    LaneHold(const LaneHold&) = delete;
+    LaneHold& operator=(const LaneHold&) = delete;
+    ~LaneHold();
+    ControlReply control(const ControlRequest& request, Deadline deadline);
+
+   private:
+    friend class Engine;
+    LaneHold(Engine& engine, EndpointLane& lane);
+    Engine& engine_;
+    EndpointLane& lane_;
+  };
+  LaneHold hold_lane(uint32_t lane) { return LaneHold(*this, *lanes_.at(lane)); }
+
+  // Called (outside the engine lock, on the waiting thread) each time a wait for a run returns,
+  // whatever its outcome: the Worker flushes owed remote frees there. Set before start().
+  void set_run_waited_hook(std::function<void()> hook) { run_waited_hook_ = std::move(hook); }
   EndpointHealth health(uint32_t lane);
 
   // --- runs ---
@@ -141,6 +167,7 @@ class Engine {
 
   const int level_;
   const WorkerOptions options_;
+  const uint64_t remote_issuer_;
   CallableRegistry& registry_;
   SharedMapping wake_region_;
   WakeSignal& wake_;
@@ -163,6 +190,9 @@ class Engine {
   std::vector<int> lane_by_worker_;  // WorkerId -> lane index
   std::vector<uint32_t> sub_lanes_;
   std::vector<uint32_t> next_level_lanes_;
+
+  std::function<void()> run_waited_hook_;
+  void after_run_waited() noexcept;
 
   std::atomic<bool> stop_requested_{false};
   bool started_ = false;

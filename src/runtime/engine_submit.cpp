@@ -38,7 +38,7 @@ std::string Engine::eligible_set(const CallableRegistry::Record& rec, const Task
     const EndpointLane& l = *lanes_[lane];
     if (l.failed() || !rec.installed_on(lane)) continue;
     if (!args.remote().empty()) {
-      if (remote_args_consumable_by(args, l.caps())) out += fmt::format("{}{}", out.empty() ? "" : ", ", l.worker_id());
+      if (remote_args_consumable_by(args, l.caps(), remote_issuer_)) out += fmt::format("{}{}", out.empty() ? "" : ", ", l.worker_id());
       continue;
     }
     bool data_ok = true;
@@ -82,7 +82,7 @@ void Engine::validate_member(const SubmitSpec& spec, const CallableRegistry::Rec
     if (remote_target) {
       // Every argument of a remote task is a placeholder with a sidecar; its access, liveness and
       // eligibility come from the handle, never from a local backing.
-      if (std::string why = remote_arg_problem(args, i, *caps); !why.empty()) reject(why);
+      if (std::string why = remote_arg_problem(args, i, *caps, remote_issuer_); !why.empty()) reject(why);
       continue;
     }
     if (!t.bound()) {

@@ -25,7 +25,7 @@ const char* flags_name(uint32_t f) {
 
 }  // namespace
 
-std::string remote_arg_problem(const TaskArgs& args, size_t i, const EndpointCaps& caps) {
+std::string remote_arg_problem(const TaskArgs& args, size_t i, const EndpointCaps& caps, uint64_t issuer) {
   const Tensor& t = args.tensor(i);
   const TensorTag tag = args.tag(i);
   if (!args.remote().has(i)) {
@@ -55,6 +55,8 @@ std::string remote_arg_problem(const TaskArgs& args, size_t i, const EndpointCap
   } catch (const std::exception& e) {
     return fmt::format("remote tensor {}: {}", i, e.what());
   }
+  if (record->id.issuer != issuer)
+    return fmt::format("remote tensor {}: the handle was not issued by this Worker", i);
   if (record->released())
     return fmt::format("remote tensor {}: handle was released (buffer {} of worker {})", i, d.buffer_id, d.owner_worker_id);
   if (record->id.worker != caps.worker_id)
@@ -64,10 +66,10 @@ std::string remote_arg_problem(const TaskArgs& args, size_t i, const EndpointCap
   return "";
 }
 
-bool remote_args_consumable_by(const TaskArgs& args, const EndpointCaps& caps) {
+bool remote_args_consumable_by(const TaskArgs& args, const EndpointCaps& caps, uint64_t issuer) {
   if (caps.kind != EndpointKind::REMOTE_L3) return false;
   for (size_t i = 0; i < args.tensor_count(); ++i)
-    if (!remote_arg_problem(args, i, caps).empty()) return false;
+    if (!remote_arg_problem(args, i, caps, issuer).empty()) return false;
   return true;
 }
 

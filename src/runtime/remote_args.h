@@ -13,10 +13,11 @@ namespace echelon {
 // Why tensor `i` of `args` may not go to `target` (a lane with `caps`), or "" when it may.
 // Covers sidecar presence, local backings, the per-tag access table, released handles and
 // eligibility (an owner handle is consumable only by its owner, an import only by its importer).
-std::string remote_arg_problem(const TaskArgs& args, size_t i, const EndpointCaps& caps);
+// `issuer` is the submitting engine's remote_issuer(): handles of other Workers are refused.
+std::string remote_arg_problem(const TaskArgs& args, size_t i, const EndpointCaps& caps, uint64_t issuer);
 
 // Whether worker `caps` could consume every remote argument of `args` (for the eligible-set text).
-bool remote_args_consumable_by(const TaskArgs& args, const EndpointCaps& caps);
+bool remote_args_consumable_by(const TaskArgs& args, const EndpointCaps& caps, uint64_t issuer);
 
 // The byte footprint a tensor registers in the TensorMap. A remote argument's placeholder starts at
 // byte 0 of a backing the size of the view; its bytes really start at desc.offset inside the owner

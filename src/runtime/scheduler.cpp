@@ -57,6 +57,7 @@ void Engine::claim_member(TaskSlot& slot, uint32_t member, EndpointLane& lane, s
   const Clock::time_point started = options_.task_timeout_s > 0 ? Clock::now() : Clock::time_point{};
   lane.running.push_back({m.dispatch_id, slot.index, member, started});
   ++counters_.dispatches;
+  lane.handoffs_in_progress.fetch_add(1, std::memory_order_acq_rel);
   DispatchRequest req;
   req.dispatch_id = m.dispatch_id;
   req.group_index = member;
@@ -282,13 +283,15 @@ void Engine::scheduler_main() {
       }
     }
     for (auto& pd : to_submit) {
+      EndpointLane& lane = *lanes_[pd.lane];
       try {
-        lanes_[pd.lane]->endpoint().submit(pd.request);
+        lane.endpoint().submit(pd.request);
       } catch (const std::exception& e) {
         // A refused hand-off fails the already-claimed member, never the Scheduler (RT-606).
         refused.emplace_back(pd.lane, EndpointEvent{pd.request.dispatch_id, Outcome::ENDPOINT_FAILURE,
                                                     fmt::format("endpoint refused the dispatch: {}", e.what())});
       }
+      if (lane.handoffs_in_progress.fetch_sub(1, std::memory_order_acq_rel) == 1) lane.handoffs_in_progress.notify_all();
     }
     // Anything that arrived during this pass moved the epoch past `seen`, so wait() returns at
     // once; only refused hand-offs (settled here, not by an endpoint) need another pass.

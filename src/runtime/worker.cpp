@@ -16,6 +16,7 @@
 #include "endpoint/remote_l3_endpoint.h"
 #include "fmt/format.h"
 #include "runtime/engine.h"
+#include "runtime/remote_memory.h"
 #include "spdlog/spdlog.h"
 
 namespace echelon {
@@ -33,12 +34,20 @@ std::vector<uint8_t> digest_bytes(const Digest& d) { return std::vector<uint8_t>
 
 struct Worker::Impl {
   Impl(int level, const WorkerOptions& opts)
-      : level(level), options(opts), registry(g_next_owner_token.fetch_add(1)), engine(level, options, registry) {}
+      : level(level),
+        options(opts),
+        registry(g_next_owner_token.fetch_add(1)),
+        engine(level, options, registry),
+        remote_memory(engine, options.control_timeout_s) {
+    // Each wait for a run is a flush point of owed remote frees (remote_memory.h).
+    engine.set_run_waited_hook([this] { remote_memory.flush_due(); });
+  }
 
   int level;
   WorkerOptions options;
   CallableRegistry registry;
   Engine engine;
+  RemoteMemory remote_memory;
   std::vector<std::shared_ptr<Worker>> threaded;  // nested Workers on threads of this process
   std::vector<std::shared_ptr<Worker>> forked;    // nested Workers living in child processes
   uint32_t sub_count = 0;
@@ -439,6 +448,8 @@ void Worker::close() {
   Impl& im = *impl_;
   if (im.closed) return;
   im.closed = true;
+  // Last flush point: frees nothing holds any more go out while the sessions are still live.
+  if (im.initialized) im.remote_memory.flush_due();
   im.engine.stop();
   for (auto& child : im.threaded) child->close();
 }
@@ -473,6 +484,26 @@ std::vector<int> Worker::child_pids() const {
     if (auto* mb = dynamic_cast<LocalMailboxEndpoint*>(&impl_->engine.lane(l).endpoint()))
       if (mb->child_pid() > 0) pids.push_back(mb->child_pid());
   return pids;
+}
+
+RemoteBufferHandle Worker::remote_malloc(WorkerId worker, uint64_t nbytes) {
+  if (!impl_->initialized || impl_->closed) throw UsageError("remote_malloc: the Worker is not running (init() first)");
+  return impl_->remote_memory.malloc(worker, nbytes);
+}
+
+void Worker::remote_copy_to(const RemoteBufferHandle& dst, uint64_t offset, std::span<const std::byte> src) {
+  if (!impl_->initialized || impl_->closed) throw UsageError("remote_copy_to: the Worker is not running (init() first)");
+  impl_->remote_memory.copy_to(dst, offset, src);
+}
+
+void Worker::remote_copy_from(const RemoteBufferHandle& src, uint64_t offset, std::span<std::byte> dst) {
+  if (!impl_->initialized || impl_->closed) throw UsageError("remote_copy_from: the Worker is not running (init() first)");
+  impl_->remote_memory.copy_from(src, offset, dst);
+}
+
+void Worker::remote_free(const RemoteBufferHandle& owner) {
+  if (!impl_->initialized || impl_->closed) throw UsageError("remote_free: the Worker is not running (init() first)");
+  impl_->remote_memory.free(owner);
 }
 
 uint64_t RunHandle::id() const { return run_ ? run_->id : 0; }

@@ -1,0 +1,164 @@
+// A stand-in for a remote L3 session behind RemoteL3Endpoint: caps of kind REMOTE_L3 with the
+// REMOTE_SIDECAR backing, tasks recorded (tensors and a copy of the sidecar) and completed at once
+// or held until the test releases them, and buffer controls answered from an in-memory table
+// through the real wire layouts (protocol.md 9.2). Its state lives in a shared Book, so the test
+// can inspect it after the endpoint moved into the Worker.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "echelon/endpoint.h"
+#include "wire/buffer_controls.h"
+
+namespace echelon::testing {
+
+struct RemoteBook {
+  struct Dispatch {
+    uint64_t dispatch_id = 0;
+    std::vector<Tensor> tensors;
+    RemoteArgs remote;
+    bool had_remote = false;
+  };
+
+  std::mutex mu;
+  std::vector<Dispatch> dispatches;
+  std::vector<std::string> log;  // "TASK" and buffer control names, in arrival order
+  std::map<uint64_t, std::vector<uint8_t>> buffers;  // live allocations by buffer id
+  uint64_t next_buffer = 1;
+  bool hold = false;        // tasks wait for release()
+  bool fail_tasks = false;  // tasks end TASK_FAILURE
+  std::vector<uint64_t> held;
+  std::vector<EndpointEvent> done;
+  Waker* waker = nullptr;
+  // Called (without the book lock) before a buffer control is applied; tests use it to act
+  // while a copy is in progress.
+  std::function<void(const std::string& name)> on_buffer_control;
+
+  size_t count(const std::string& name) {
+    std::lock_guard l(mu);
+    return static_cast<size_t>(std::count(log.begin(), log.end(), name));
+  }
+  std::vector<std::string> log_copy() {
+    std::lock_guard l(mu);
+    return log;
+  }
+  size_t dispatch_count() {
+    std::lock_guard l(mu);
+    return dispatches.size();
+  }
+  // Completes held tasks and stops holding new ones.
+  void release() {
+    Waker* w;
+    {
+      std::lock_guard l(mu);
+      hold = false;
+      for (uint64_t id : held) done.push_back({id, fail_tasks ? Outcome::TASK_FAILURE : Outcome::SUCCESS, "fake"});
+      held.clear();
+      w = waker;
+    }
+    if (w) w->wake();
+  }
+};
+
+class FakeRemoteEndpoint final : public WorkerEndpoint {
+ public:
+  FakeRemoteEndpoint(WorkerId id, std::shared_ptr<RemoteBook> book) : book_(std::move(book)) {
+    caps_.kind = EndpointKind::REMOTE_L3;
+    caps_.role = EndpointRole::NEXT_LEVEL;
+    caps_.worker_id = id;
+    caps_.level = 3;
+    caps_.remote = true;
+    caps_.host = "fake";
+    caps_.callable_kinds = {CallableKind::NATIVE_INPROC, CallableKind::NATIVE_IMPORT};
+    caps_.scopes = {TargetNamespace::LOCAL_NATIVE};
+    caps_.address_spaces = {AddressSpace::HOST, AddressSpace::DEVICE};
+    caps_.backing_kinds = {BackendKind::REMOTE_SIDECAR};
+    caps_.max_inflight = 1;
+  }
+
+  const EndpointCaps& caps() const override { return caps_; }
+  void attach(Waker* waker) override {
+    std::lock_guard l(book_->mu);
+    book_->waker = waker;
+  }
+  void submit(const DispatchRequest& r) override {
+    {
+      std::lock_guard l(book_->mu);
+      RemoteBook::Dispatch d;
+      d.dispatch_id = r.dispatch_id;
+      d.tensors = *r.tensors;  // copied at hand-off, as every endpoint must
+      d.had_remote = r.remote != nullptr;
+      if (r.remote) d.remote = *r.remote;
+      book_->dispatches.push_back(std::move(d));
+      book_->log.push_back("TASK");
+      if (book_->hold) book_->held.push_back(r.dispatch_id);
+      else book_->done.push_back({r.dispatch_id, book_->fail_tasks ? Outcome::TASK_FAILURE : Outcome::SUCCESS, "fake"});
+    }
+    book_->waker->wake();
+  }
+  size_t poll(std::vector<EndpointEvent>& out) override {
+    std::lock_guard l(book_->mu);
+    const size_t n = book_->done.size();
+    for (auto& e : book_->done) out.push_back(std::move(e));
+    book_->done.clear();
+    return n;
+  }
+  EndpointHealth health() const override { return {}; }
+  ControlReply control(const ControlRequest& r, Deadline) override {
+    if (r.name == "register" || r.name == "unregister") return ControlReply{true, {}, {}, false};
+    if (book_->on_buffer_control) book_->on_buffer_control(r.name);
+    std::lock_guard l(book_->mu);
+    book_->log.push_back(r.name);
+    try {
+      return apply(r);
+    } catch (const std::exception& e) {
+      return ControlReply{false, {}, e.what(), false};
+    }
+  }
+  void request_stop(const std::string&) override {}
+  void shutdown(Deadline) override {}
+
+ private:
+  ControlReply apply(const ControlRequest& r) {
+    ControlReply ok{true, {}, {}, false};
+    if (r.name == "ALLOC_REMOTE_BUFFER") {
+      const auto req = wire::decode_alloc_request(r.payload);
+      const uint64_t id = book_->next_buffer++;
+      book_->buffers[id].assign(req.nbytes, 0);
+      wire::AllocResult res;
+      res.worker_id = caps_.worker_id;
+      res.buffer_id = id;
+      res.generation = 1;
+      res.nbytes = req.nbytes;
+      ok.payload = wire::encode_alloc_result(res);
+      return ok;
+    }
+    if (r.name == "FREE_REMOTE_BUFFER") {
+      book_->buffers.erase(wire::decode_buffer_ref(r.payload).buffer_id);
+      return ok;
+    }
+    const bool to = r.name == "COPY_TO_REMOTE";
+    if (to || r.name == "COPY_FROM_REMOTE") {
+      const auto req = wire::decode_copy_request(r.payload, to ? wire::CopyDirection::TO_REMOTE : wire::CopyDirection::FROM_REMOTE);
+      auto it = book_->buffers.find(req.buffer_id);
+      if (it == book_->buffers.end() || req.offset + req.size > it->second.size())
+        return ControlReply{false, {}, "NOT_FOUND or range outside entry", false};
+      if (to) std::memcpy(it->second.data() + req.offset, req.data.data(), req.size);
+      else ok.payload.assign(it->second.begin() + req.offset, it->second.begin() + req.offset + req.size);
+      return ok;
+    }
+    return ControlReply{false, {}, "UNSUPPORTED control " + r.name, false};
+  }
+
+  std::shared_ptr<RemoteBook> book_;
+  EndpointCaps caps_;
+};
+
+}  // namespace echelon::testing
