@@ -448,6 +448,9 @@ ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline d
   } catch (const std::exception& e) {
     return failed_control(fmt::format("{} not sent: {}", label, e.what()), false);
   }
+  // Each round trip is also bounded by this worker's own control_timeout_s (protocol.md 13), so a
+  // caller's long deadline cannot outlast the session's.
+  deadline = std::min(deadline, Clock::now() + seconds(spec_.control_timeout_s));
   auto call = std::make_shared<ControlCall>();
   call->name = *name;
   std::unique_lock lock(mu_);

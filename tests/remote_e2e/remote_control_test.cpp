@@ -20,6 +20,7 @@
 #include "echelon/worker.h"
 #include "endpoint/remote_buffer_controls.h"
 #include "endpoint/remote_l3_endpoint.h"
+#include "endpoint/remote_task_args.h"
 #include "remote_e2e_helpers.h"
 #include "wire/register_controls.h"
 #include "wire/task_payload.h"
@@ -219,7 +220,8 @@ class EventWaker final : public Waker {
 
 // A RemoteL3Endpoint attached to a fresh session of the fixture daemon, shut down on destruction.
 struct OpenEndpoint {
-  OpenEndpoint(const Daemon& daemon, const std::vector<std::string>& symbols) : ep(spec_for(daemon), 0, 4) {
+  OpenEndpoint(const Daemon& daemon, const std::vector<std::string>& symbols) : OpenEndpoint(spec_for(daemon), symbols) {}
+  OpenEndpoint(const RemoteWorkerSpec& spec, const std::vector<std::string>& symbols) : ep(spec, 0, 4) {
     for (const auto& s : symbols) {
       callables.push_back(plugin_entry(s));
       ep.add_dispatcher_entry(callables.back());
@@ -232,8 +234,10 @@ struct OpenEndpoint {
   ~OpenEndpoint() { ep.shutdown(Clock::now() + std::chrono::seconds(5)); }
 
   // Hands one task to the endpoint; what the request points to only has to live during the call.
-  void submit(uint64_t dispatch_id, size_t callable, std::vector<uint64_t> scalars, std::vector<Tensor> tensors = {}) {
+  void submit(uint64_t dispatch_id, size_t callable, std::vector<uint64_t> scalars, std::vector<Tensor> tensors = {},
+              const RemoteArgs* remote = nullptr) {
     DispatchRequest r;
+    r.remote = remote;
     r.dispatch_id = dispatch_id;
     r.callable = &callables.at(callable).identity();
     r.config = &config;
@@ -286,6 +290,64 @@ TEST_F(RemoteControl, ControlDeadlineWhileQueuedFailsOnlyTheCall) {
   // The abandoned control consumed no sequence.
   const ControlReply next = open.control(unregistered_probe());
   EXPECT_TRUE(contains(next.error, "control=PREPARE_CALLABLE seq=2")) << next.error;
+}
+
+TEST_F(RemoteControl, WorkerControlTimeoutCapsTheCallersDeadline) {
+  RemoteWorkerSpec spec = spec_for(daemon);
+  spec.control_timeout_s = 0.1;
+  OpenEndpoint open(spec, {"session_sleep_ms"});
+  open.submit(1, 0, {1500});
+  // The caller allows 60 s; the worker's control_timeout_s ends the wait behind the task first.
+  const ControlReply capped = open.control(unregistered_probe(), std::chrono::seconds(60));
+  EXPECT_FALSE(capped.ok);
+  EXPECT_FALSE(capped.uncertain);
+  EXPECT_TRUE(contains(capped.error, "timed out waiting for the command lane")) << capped.error;
+  const std::vector<EndpointEvent> events = open.waker.await(open.ep, 1, std::chrono::seconds(10));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].outcome, Outcome::SUCCESS) << events[0].message;
+}
+
+TEST_F(RemoteControl, RemoteDeviceArgumentReachesTheOwnerAllocation) {
+  OpenEndpoint open(daemon, {"session_check_inline_sum"});
+  const ControlReply alloc = open.control(rc::alloc(16));
+  if (!alloc.ok && contains(alloc.error, "UNSUPPORTED"))
+    GTEST_SKIP() << "the runner does not serve buffer controls: " << alloc.error;
+  const rc::Allocation a = rc::alloc_result(alloc, 0, 16);
+  rc::copy_to_result(open.control(rc::copy_to(0, a.buffer_id, a.generation, 0, bytes_1_to_16())));
+
+  // Bytes 4..11 of the allocation hold 5..12: the entry checks their sum (68) against scalar 0.
+  RemoteTensorDesc view;
+  view.address_space = RemoteSpace::REMOTE_DEVICE;
+  view.owner_worker_id = 0;
+  view.buffer_id = a.buffer_id;
+  view.generation = a.generation;
+  view.offset = 4;
+  view.nbytes = 8;
+  view.remote_addr = a.remote_addr;
+  view.rkey_or_token = a.rkey_or_token;
+  view.access_flags = REMOTE_ACCESS_READ_WRITE;
+  auto submit_view = [&](uint64_t dispatch_id, const RemoteTensorDesc& d, uint64_t expected_sum) {
+    RemoteArgs remote;
+    remote.descs = {d};
+    remote.handles = {nullptr};
+    open.submit(dispatch_id, 0, {expected_sum},
+                {wire::remote_placeholder(to_wire_desc(d), std::vector<uint32_t>{8}, DataType::UINT8)}, &remote);
+  };
+  submit_view(1, view, 68);
+  std::vector<EndpointEvent> events = open.waker.await(open.ep, 1, std::chrono::seconds(10));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].outcome, Outcome::SUCCESS) << events[0].message;
+
+  // A consistent placeholder and sidecar of a generation the runner never issued: refused there.
+  RemoteTensorDesc stale = view;
+  stale.generation = a.generation + 1;
+  submit_view(2, stale, 68);
+  events = open.waker.await(open.ep, 2, std::chrono::seconds(10));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].outcome, Outcome::TASK_FAILURE);
+  EXPECT_TRUE(contains(events[1].message, "stale")) << events[1].message;
+  EXPECT_TRUE(open.ep.health().ready) << open.ep.health().reason;
+  rc::free_result(open.control(rc::free_buffer(0, a.buffer_id, a.generation)));
 }
 
 TEST_F(RemoteControl, RefusedArgumentsSendNothingAndFailOnlyTheTask) {
