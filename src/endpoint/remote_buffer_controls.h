@@ -5,9 +5,12 @@
 // CONTROL frame on the command lane, ordered with TASKs, and returns the CONTROL_REPLY result bytes
 // as ControlReply::payload.
 //
-// The *_result functions validate a reply completely against the request it answers and throw
-// ControlError naming the control and the bad field; a reply that says the control failed
-// throws ControlError carrying the runner's text.
+// The builders encode through the wire codec, so a request the runner would refuse (size 0,
+// buffer 0, generation 0, a negative worker, a chunk larger than one frame) throws ControlError
+// naming the control and the field, and nothing is sent. The *_result functions validate a reply
+// completely against the request it answers and throw ControlError naming the control and the bad
+// field; a reply that says the control failed throws ControlError carrying the endpoint's text
+// (which carries the runner's), with "(effect uncertain)" when the endpoint could not tell.
 #pragma once
 
 #include <cstddef>

@@ -451,6 +451,8 @@ ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline d
   // Each round trip is also bounded by this worker's own control_timeout_s (protocol.md 13), so a
   // caller's long deadline cannot outlast the session's.
   deadline = std::min(deadline, Clock::now() + seconds(spec_.control_timeout_s));
+  // Sending with no time left would only make the endpoint FAILED for a reply nobody waits for.
+  if (Clock::now() >= deadline) return failed_control(fmt::format("{} not sent: its deadline has already passed", label), false);
   auto call = std::make_shared<ControlCall>();
   call->name = *name;
   std::unique_lock lock(mu_);

@@ -307,6 +307,17 @@ TEST_F(RemoteControl, WorkerControlTimeoutCapsTheCallersDeadline) {
   EXPECT_EQ(events[0].outcome, Outcome::SUCCESS) << events[0].message;
 }
 
+TEST_F(RemoteControl, ExpiredDeadlineSendsNothing) {
+  OpenEndpoint open(daemon, {"session_sleep_ms"});
+  const ControlReply expired = open.control(unregistered_probe(), std::chrono::milliseconds(0));
+  EXPECT_FALSE(expired.ok);
+  EXPECT_FALSE(expired.uncertain);
+  EXPECT_TRUE(contains(expired.error, "deadline has already passed")) << expired.error;
+  EXPECT_TRUE(open.ep.health().ready) << open.ep.health().reason;
+  const ControlReply next = open.control(unregistered_probe());
+  EXPECT_TRUE(contains(next.error, "control=PREPARE_CALLABLE seq=1")) << "the expired call took a sequence: " << next.error;
+}
+
 TEST_F(RemoteControl, RemoteDeviceArgumentReachesTheOwnerAllocation) {
   OpenEndpoint open(daemon, {"session_check_inline_sum"});
   const ControlReply alloc = open.control(rc::alloc(16));
