@@ -1,138 +1,212 @@
-// echelon-demo: the main job. A level-4 Worker runs a two-level DAG over two level-3 node
-// processes; each node owns two simulated chips (child processes running kernels from the bundled
-// kernel library) and two SUB processes. Each node updates its half of a vector with chip kernels
-// (y = (x + y) * a, several rounds) and reduces it with SUB tasks. The result is checked against a
-// sequential reference and a short summary is printed.
+// echelon-demo: the main job. A level-4 Worker runs one DAG over three level-3 nodes: two remote
+// L3 sessions served by an echelon-remote-worker daemon (started here on loopback, authenticated
+// with a fresh shared secret, unless --daemon names one already running) and one local L3 child
+// process. Every node owns simulated chips (child processes running kernels) and updates its share
+// of a vector for several rounds, y = (x + y) * alpha, each round one L4 task that the node splits
+// into chip kernels. Remote nodes keep their share in remote buffers; the local node in shared
+// memory. The L4 tasks of one node are ordered by their data (y is read and written every round);
+// the nodes run in parallel. The result is checked against a sequential reference.
 #include <chrono>
-#include <cmath>
+#include <cstring>
+#include <optional>
 #include <cstdio>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "chip/kernels/kernel_files.h"
+#include "demo_node.h"
 #include "echelon/host_buffer.h"
+#include "echelon/remote_buffer.h"
 #include "echelon/worker.h"
+#include "remote/local_daemon.h"
 #include "spdlog/spdlog.h"
+#include "transport/endpoint_address.h"
 
 using namespace echelon;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// out[0] = sum(v) over one slice, on a SUB worker.
-void reduce_sum(const SubCall& call) {
-  const auto n = call.args().tensor(0).numel();
-  const float* v = call.data_as<float>(0);
-  double s = 0;
-  for (uint64_t i = 0; i < n; ++i) s += v[i];
-  *call.data_as<double>(1) = s;
+struct Shape {
+  uint32_t remote_nodes = 2;
+  uint32_t chips = 2;
+  uint32_t slices = 4;
+  uint32_t per_node = 1 << 18;  // elements per node
+  int rounds = 4;
+  uint32_t nodes() const { return remote_nodes + 1; }
+};
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+float x_at(uint64_t k) { return static_cast<float>(k % 97) * 0.25f; }
+
+// The share of node `n` after `rounds` rounds, element by element, as the chips compute it.
+float reference(uint64_t k, int rounds, float alpha) {
+  float v = 1.0f;
+  for (int r = 0; r < rounds; ++r) v = (x_at(k) + v) * alpha;
+  return v;
 }
 
-struct Shape {
-  uint32_t nodes = 2, chips = 2, subs = 2, slices = 4;
-  uint32_t n = 1 << 20;
-  int rounds = 4;
-  uint32_t half() const { return n / nodes; }
-  uint32_t slice() const { return half() / slices; }
-};
+std::span<const std::byte> bytes_of(const std::vector<float>& v) { return std::as_bytes(std::span(v)); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"echelon-demo: a two-level DAG over level-3 node processes with simulated chips and SUB workers"};
+  CLI::App app{"echelon-demo: one L4 DAG over two remote L3 sessions and one local L3 child, each with simulated chips"};
   Shape shape;
-  app.add_option("--elements", shape.n, "vector length")->check(CLI::Range(1u << 12, 1u << 26));
-  app.add_option("--rounds", shape.rounds, "kernel rounds per node")->check(CLI::Range(1, 1000));
+  std::string daemon_addr, secret_file;
+  app.add_option("--elements", shape.per_node, "vector elements per node")->check(CLI::Range(1u << 10, 1u << 22));
+  app.add_option("--rounds", shape.rounds, "rounds (L4 tasks) per node")->check(CLI::Range(1, 1000));
+  app.add_option("--chips", shape.chips, "simulated chips per node")->check(CLI::Range(1, 8));
+  app.add_option("--daemon", daemon_addr,
+                 "use a running echelon-remote-worker at IP:PORT instead of starting one on loopback");
+  app.add_option("--secret-file", secret_file, "shared-secret file of that daemon (omit for --insecure-no-auth)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
-  const float a = 0.5f;
-  const uint32_t slice = shape.slice();
-
-  // Host memory every process maps by name.
-  HostBuffer x(uint64_t{shape.n} * 4), y(uint64_t{shape.n} * 4), partial(uint64_t{shape.nodes} * shape.slices * 8);
-  for (uint32_t i = 0; i < shape.n; ++i) {
-    x.data_as<float>()[i] = static_cast<float>(i % 97) * 0.25f;
-    y.data_as<float>()[i] = 1.0f;
+  if (shape.per_node % shape.slices != 0) {
+    std::fprintf(stderr, "echelon-demo: --elements must be a multiple of %u\n", shape.slices);
+    return 2;
   }
+  const float alpha = 0.5f;
+  uint32_t alpha_bits;
+  std::memcpy(&alpha_bits, &alpha, 4);
+
+  // The daemon: ours on an ephemeral loopback port with a fresh secret, or the user's.
+  std::optional<remote::EphemeralSecretFile> secret;
+  std::optional<remote::LocalDaemon> daemon;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  const auto t_daemon = Clock::now();
+  if (daemon_addr.empty()) {
+    secret.emplace();
+    secret_file = secret->path();
+    daemon.emplace(remote::LocalDaemonOptions{.binary = ECHELON_REMOTE_WORKER_PATH,
+                                              .plugin_dirs = {ECHELON_DEMO_PLUGIN_DIR},
+                                              .auth_secret_file = secret_file});
+    port = daemon->port();
+  } else {
+    const auto addr = transport::parse_endpoint_address(daemon_addr);
+    host = addr.host;
+    port = addr.port;
+  }
+  const double daemon_ms = ms_since(t_daemon);
 
   const auto vadd = ChipCallable::from_file(kernels::kernel_file("vadd"));
   const auto scale = ChipCallable::from_file(kernels::kernel_file("scale"));
-  const auto reduce = NativeCallable::inproc("demo.reduce_sum", SubFn(reduce_sum));
-
-  // Runs on a node: per slice, `rounds` of y = (x + y) * a on alternating chips, then a SUB sum.
-  const auto node_body = NativeCallable::inproc(
-      "demo.node_body", OrchFn([&](Orchestrator& o, const TaskArgs& args, const CallConfig& cfg) {
-        const Tensor& xs = args.tensor(0);
-        const Tensor& ys = args.tensor(1);
-        const Tensor& ps = args.tensor(2);
-        const float alpha = args.scalar_as<float>(0);
-        const CallableHandle h_add = o.callable(vadd), h_scale = o.callable(scale), h_sum = o.callable(reduce);
-        for (uint32_t s = 0; s < shape.slices; ++s) {
-          const Tensor xv = Tensor::view(xs.buffer, xs.byte_offset + uint64_t{s} * slice * 4, {slice}, DataType::FLOAT32);
-          const Tensor yv = Tensor::view(ys.buffer, ys.byte_offset + uint64_t{s} * slice * 4, {slice}, DataType::FLOAT32);
-          const WorkerId chip = static_cast<WorkerId>(s % shape.chips);
-          for (int r = 0; r < shape.rounds; ++r) {
-            o.submit_next_level(h_add, TaskArgs().input(xv).input(yv).output_existing(yv), cfg, chip);
-            o.submit_next_level(h_scale, TaskArgs().inout(yv).scalar(alpha), cfg, chip);
-          }
-          o.submit_sub(h_sum, TaskArgs().input(yv).output_existing(
-                                  Tensor::view(ps.buffer, ps.byte_offset + uint64_t{s} * 8, {1}, DataType::UINT64)));
-        }
-      }));
+  const auto local_round = NativeCallable::inproc("demo.node_round", OrchFn(demo::node_round));
 
   Worker l4(4);
-  for (uint32_t c = 0; c < shape.nodes; ++c) {
-    l4.add_worker({.options = {}, .setup = [&](Worker& node) {
-                     for (uint32_t k = 0; k < shape.chips; ++k) node.add_chip();
-                     for (uint32_t k = 0; k < shape.subs; ++k) node.add_sub();
-                     node.register_callable(vadd);
-                     node.register_callable(scale);
-                     node.register_callable(reduce);
-                   }});
+  std::vector<WorkerId> remotes;
+  for (uint32_t r = 0; r < shape.remote_nodes; ++r) {
+    RemoteWorkerSpec spec;
+    spec.host = host;
+    spec.port = port;
+    spec.num_chips = shape.chips;
+    spec.auth_secret_file = secret_file;
+    spec.startup_timeout_s = 20;
+    remotes.push_back(l4.add_remote_worker(spec));
   }
-  const CallableHandle h_body = l4.register_callable(node_body);
+  const WorkerId local = l4.add_worker({.options = {}, .setup = [&](Worker& node) {
+                                          for (uint32_t k = 0; k < shape.chips; ++k) node.add_chip();
+                                          node.register_callable(vadd);
+                                          node.register_callable(scale);
+                                        }});
+  l4.register_inner_callable(vadd, remotes);
+  l4.register_inner_callable(scale, remotes);
+  const CallableHandle remote_round = l4.register_callable(RemoteCallable::native("echelon_demo:demo_node_round"), remotes);
+  const CallableHandle local_round_h = l4.register_callable(local_round);
 
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t_init = Clock::now();
   l4.init();
-  const auto t1 = std::chrono::steady_clock::now();
+  const double init_ms = ms_since(t_init);
+
+  // Inputs: node n holds elements [n * per_node, (n + 1) * per_node) of x and y.
+  const uint64_t bytes = uint64_t{shape.per_node} * 4;
+  auto node_x = [&](uint32_t n) {
+    std::vector<float> v(shape.per_node);
+    for (uint32_t i = 0; i < shape.per_node; ++i) v[i] = x_at(uint64_t{n} * shape.per_node + i);
+    return v;
+  };
+  const std::vector<float> ones(shape.per_node, 1.0f);
+  std::vector<RemoteBufferHandle> rx, ry;
+  const auto t_copy_in = Clock::now();
+  for (uint32_t r = 0; r < shape.remote_nodes; ++r) {
+    rx.push_back(l4.remote_malloc(remotes[r], bytes));
+    ry.push_back(l4.remote_malloc(remotes[r], bytes));
+    l4.remote_copy_to(rx[r], 0, bytes_of(node_x(r)));
+    l4.remote_copy_to(ry[r], 0, bytes_of(ones));
+  }
+  const double copy_in_ms = ms_since(t_copy_in);
+  HostBuffer lx(bytes), ly(bytes);
+  {
+    const auto v = node_x(shape.remote_nodes);
+    std::memcpy(lx.data(), v.data(), bytes);
+    std::memcpy(ly.data(), ones.data(), bytes);
+  }
+
+  auto round_args = [&](TaskArgs args) {
+    args.add_scalar_bits(alpha_bits).add_scalar_bits(shape.chips).add_scalar_bits(shape.slices);
+    demo::push_digest(args, vadd.identity().digest);
+    demo::push_digest(args, scale.identity().digest);
+    return args;
+  };
+  const auto t_run = Clock::now();
   l4.run([&](Orchestrator& o) {
-    for (uint32_t c = 0; c < shape.nodes; ++c) {
-      const uint64_t off = uint64_t{c} * shape.half();
-      o.submit_next_level(h_body,
-                          TaskArgs()
-                              .input(x.view(off * 4, {shape.half()}, DataType::FLOAT32))
-                              .inout(y.view(off * 4, {shape.half()}, DataType::FLOAT32))
-                              .output_existing(partial.view(uint64_t{c} * shape.slices * 8, {shape.slices}, DataType::UINT64))
-                              .scalar(a),
-                          CallConfig{}, static_cast<WorkerId>(c));
+    for (int round = 0; round < shape.rounds; ++round) {
+      for (uint32_t r = 0; r < shape.remote_nodes; ++r) {
+        TaskArgs args;
+        args.add(RemoteTensorRef(rx[r], 0, {shape.per_node}, DataType::FLOAT32), TensorTag::INPUT);
+        args.add(RemoteTensorRef(ry[r], 0, {shape.per_node}, DataType::FLOAT32), TensorTag::INOUT);
+        o.submit_next_level(remote_round, round_args(std::move(args)), CallConfig{}, remotes[r]);
+      }
+      o.submit_next_level(local_round_h,
+                          round_args(TaskArgs()
+                                         .input(lx.view(0, {shape.per_node}, DataType::FLOAT32))
+                                         .inout(ly.view(0, {shape.per_node}, DataType::FLOAT32))),
+                          CallConfig{}, local);
     }
   });
-  const auto t2 = std::chrono::steady_clock::now();
+  const double run_ms = ms_since(t_run);
 
-  // Sequential reference.
-  uint64_t bad = 0;
-  double expect = 0, got = 0;
-  for (uint32_t c = 0; c < shape.nodes; ++c) {
-    for (uint32_t s = 0; s < shape.slices; ++s) {
-      for (uint32_t i = 0; i < slice; ++i) {
-        const uint32_t k = c * shape.half() + s * slice + i;
-        float v = 1.0f;
-        for (int r = 0; r < shape.rounds; ++r) v = (static_cast<float>(k % 97) * 0.25f + v) * a;
-        expect += v;
-        if (y.data_as<float>()[k] != v) ++bad;
-      }
-      got += partial.data_as<double>()[c * shape.slices + s];
+  // Results: remote shares come back over the command lane, the local one is in shared memory.
+  uint64_t mismatched = 0;
+  std::vector<float> got(shape.per_node);
+  const auto t_copy_out = Clock::now();
+  for (uint32_t n = 0; n < shape.nodes(); ++n) {
+    if (n < shape.remote_nodes) {
+      l4.remote_copy_from(ry[n], 0, std::as_writable_bytes(std::span(got)));
+    } else {
+      std::memcpy(got.data(), ly.data(), bytes);
     }
+    for (uint32_t i = 0; i < shape.per_node; ++i)
+      if (got[i] != reference(uint64_t{n} * shape.per_node + i, shape.rounds, alpha)) ++mismatched;
   }
-  const uint64_t node_tasks = uint64_t{shape.nodes} * shape.slices * (2 * shape.rounds + 1);
-  const size_t processes = l4.child_pids().size() * (1 + shape.chips + shape.subs);
-  std::printf("echelon demo: L4 -> %u L3 node processes -> %u chips + %u SUB workers each (%zu processes)\n",
-              shape.nodes, shape.chips, shape.subs, processes);
-  std::printf("  tasks: L4=%llu  L3 (chip kernels + SUB)=%llu\n",
-              static_cast<unsigned long long>(l4.stats().tasks_completed), static_cast<unsigned long long>(node_tasks));
-  std::printf("  init %.2f ms, run %.2f ms, checksum %.6g (reference %.6g), mismatched elements %llu\n",
-              std::chrono::duration<double, std::milli>(t1 - t0).count(),
-              std::chrono::duration<double, std::milli>(t2 - t1).count(), got, expect, static_cast<unsigned long long>(bad));
-  const bool ok = bad == 0 && std::fabs(got - expect) <= 1e-6 * std::fabs(expect);
+  const double copy_out_ms = ms_since(t_copy_out);
+  for (uint32_t r = 0; r < shape.remote_nodes; ++r) {
+    l4.remote_free(rx[r]);
+    l4.remote_free(ry[r]);
+  }
+  const uint64_t l4_tasks = l4.stats().tasks_completed;
+  const uint64_t l3_tasks = uint64_t{shape.nodes()} * shape.rounds * shape.slices * 2;
+  l4.close();
+  if (daemon) daemon->stop();
+
+  std::printf("echelon demo: L4 -> %u remote L3 sessions (daemon %s:%u, %s) + 1 local L3 child, %u chips per node\n",
+              shape.remote_nodes, host.c_str(), port, secret_file.empty() ? "no auth" : "HMAC auth", shape.chips);
+  std::printf("  tasks: L4=%llu (%u nodes x %d rounds)  L3 chip kernels=%llu\n",
+              static_cast<unsigned long long>(l4_tasks), shape.nodes(), shape.rounds,
+              static_cast<unsigned long long>(l3_tasks));
+  std::printf("  time: daemon start %.1f ms, init (sessions + children) %.1f ms, copy in %.1f ms, run %.1f ms, "
+              "copy out %.1f ms\n",
+              daemon_ms, init_ms, copy_in_ms, run_ms, copy_out_ms);
+  // x and y in, y out, per remote node.
+  std::printf("  data: %u elements per node, %.1f MiB copied to and from remote buffers\n", shape.per_node,
+              3.0 * static_cast<double>(bytes) * shape.remote_nodes / (1 << 20));
+  std::printf("  check: %llu mismatched elements against the sequential reference\n",
+              static_cast<unsigned long long>(mismatched));
+  const bool ok = mismatched == 0 && l4_tasks == uint64_t{shape.nodes()} * shape.rounds;
   std::printf("  result: %s\n", ok ? "OK" : "MISMATCH");
   return ok ? 0 : 1;
 }
