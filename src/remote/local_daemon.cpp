@@ -4,7 +4,7 @@
 #include <openssl/rand.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,12 +44,6 @@ std::string read_line(int fd, Clock::time_point deadline) {
   return {};
 }
 
-struct FileActions {
-  posix_spawn_file_actions_t actions;
-  FileActions() { posix_spawn_file_actions_init(&actions); }
-  ~FileActions() { posix_spawn_file_actions_destroy(&actions); }
-};
-
 }  // namespace
 
 LocalDaemon::LocalDaemon(LocalDaemonOptions options) {
@@ -68,22 +62,41 @@ LocalDaemon::LocalDaemon(LocalDaemonOptions options) {
     args.push_back("--auth-secret-file");
     args.push_back(options.auth_secret_file);
   }
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe2 for the daemon failed: {}", std::strerror(errno)));
-  FileActions fa;
-  posix_spawn_file_actions_adddup2(&fa.actions, out[1], STDOUT_FILENO);
-  if (!options.log_file.empty())
-    posix_spawn_file_actions_addopen(&fa.actions, STDERR_FILENO, options.log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
+  // Argument and environment arrays are built before fork: the child only calls async-signal-safe
+  // functions, so this is safe even when the caller already runs threads.
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  const int rc = ::posix_spawn(&pid_, argv[0], &fa.actions, nullptr, argv.data(), environ);
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe2 for the daemon failed: {}", std::strerror(errno)));
+  int log_fd = -1;
+  if (!options.log_file.empty()) {
+    log_fd = ::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (log_fd < 0) {
+      ::close(out[0]);
+      ::close(out[1]);
+      throw std::runtime_error(fmt::format("opening the daemon log {} failed: {}", options.log_file, std::strerror(errno)));
+    }
+  }
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    // A daemon started for this process must not outlive it, even when it crashes: the kernel
+    // sends SIGTERM when the creating thread dies, and the daemon stops its runners on SIGTERM.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
+    ::dup2(out[1], STDOUT_FILENO);
+    if (log_fd >= 0) ::dup2(log_fd, STDERR_FILENO);
+    ::execve(argv[0], argv.data(), environ);
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
   ::close(out[1]);
-  if (rc != 0) {
+  if (log_fd >= 0) ::close(log_fd);
+  if (pid_ < 0) {
     ::close(out[0]);
     pid_ = -1;
-    throw std::runtime_error(fmt::format("starting the daemon {} failed: {}", options.binary, std::strerror(rc)));
+    throw std::runtime_error(fmt::format("starting the daemon {} failed: fork: {}", options.binary, std::strerror(fork_errno)));
   }
   const std::string line = read_line(out[0], Clock::now() + options.start_timeout);
   ::close(out[0]);

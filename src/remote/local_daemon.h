@@ -1,5 +1,6 @@
 // An echelon-remote-worker daemon started by this process (the main job's loopback default, the
-// benchmarks and the end-to-end tests): spawned with posix_spawn, its port read from the
+// benchmarks and the end-to-end tests): forked and exec'd with a parent-death signal (it never
+// outlives the thread that started it, even if that process crashes), its port read from the
 // "listening" line it prints once its socket is bound (never a blind sleep), stopped with SIGTERM
 // (it then stops its runners) and reaped on destruction. Every wait is bounded.
 #pragma once
