@@ -9,7 +9,7 @@
 
 #include "session/buffer_refusal.h"
 #include "session/host_tcp_export_descriptor.h"
-#include "session/session_shm_names.h"
+#include "remote/session_shm_names.h"
 #include "wire/wire_error.h"
 
 namespace echelon::session {

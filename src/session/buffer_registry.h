@@ -23,11 +23,20 @@
 #include <vector>
 #include "echelon/buffer.h"
 #include "echelon/host_buffer.h"
+#include "remote/session_shm_names.h"
 #include "session/host_token.h"
 #include "wire/buffer_controls.h"
 #include "wire/remote_desc.h"
 
 namespace echelon::session {
+
+// The object names are shared with the daemon, which sweeps a dead runner's objects by prefix.
+using remote::MAX_SHM_COUNTER;
+using remote::parse_session_shm_name;
+using remote::session_shm_name;
+using remote::session_shm_prefix;
+using remote::ShmKind;
+
 
 struct BufferRegistryConfig {
   uint64_t session_id = 0;

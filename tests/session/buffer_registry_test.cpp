@@ -15,7 +15,7 @@
 #include "session/buffer_refusal.h"
 #include "session/buffer_registry.h"
 #include "session/host_tcp_export_descriptor.h"
-#include "session/session_shm_names.h"
+#include "remote/session_shm_names.h"
 
 namespace echelon::session {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "runner_harness.h"
 #include "session/runner_error_text.h"
-#include "session/session_shm_names.h"
+#include "remote/session_shm_names.h"
 #include "wire/buffer_controls.h"
 
 namespace echelon::session_test {
@@ -68,8 +68,8 @@ TEST(RemoteBufferRunner, CopyToTaskIncrementCopyFrom) {
   EXPECT_EQ(a.generation, 1u);
   EXPECT_EQ(a.address_space, wire::RemoteAddressSpace::REMOTE_DEVICE);
   EXPECT_EQ(a.nbytes, 4u);
-  const std::string object = session::session_shm_prefix(s.session_id()) + "b1";
-  EXPECT_EQ(shm_objects(session::session_shm_prefix(s.session_id())), std::vector<std::string>{object});
+  const std::string object = remote::session_shm_prefix(s.session_id()) + "b1";
+  EXPECT_EQ(shm_objects(remote::session_shm_prefix(s.session_id())), std::vector<std::string>{object});
 
   const auto zero = copy_from(s, 1, 1, 0, 4);
   EXPECT_EQ(zero.result, std::vector<uint8_t>(4, 0)) << "allocations are zero-filled";
@@ -89,7 +89,7 @@ TEST(RemoteBufferRunner, CopyToTaskIncrementCopyFrom) {
   EXPECT_EQ(copy_from(s, 1, 1, 0, 4).result, (std::vector<uint8_t>{2, 13, 14, 5}));
 
   EXPECT_EQ(free_buffer(s, 1, 1).status, WireStatus::OK);
-  EXPECT_TRUE(shm_objects(session::session_shm_prefix(s.session_id())).empty());
+  EXPECT_TRUE(shm_objects(remote::session_shm_prefix(s.session_id())).empty());
   EXPECT_EQ(free_buffer(s, 1, 1).status, WireStatus::OK) << "FREE is idempotent";
   s.send_shutdown();
   EXPECT_EQ(s.wait_exit(TIMEOUT), "exited with status 0");
@@ -202,7 +202,7 @@ class SessionEndTest : public ::testing::TestWithParam<End> {};
 
 TEST_P(SessionEndTest, LeavesNoSharedMemory) {
   RunnerSession s(chip_manifest());
-  const std::string prefix = session::session_shm_prefix(s.session_id());
+  const std::string prefix = remote::session_shm_prefix(s.session_id());
   alloc(s, 4096);
   alloc(s, 8);
   ASSERT_EQ(copy_to(s, 2, 1, 0, {1, 2, 3, 4, 5, 6, 7, 8}).status, WireStatus::OK);

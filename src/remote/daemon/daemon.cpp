@@ -1,9 +1,12 @@
 #include "remote/daemon/daemon.h"
 
+#include "remote/session_shm_names.h"
+
 #include <algorithm>
 #include <chrono>
 #include <csignal>
 
+#include "remote/session_shm_names.h"
 #include "spdlog/spdlog.h"
 #include "transport/deadline.h"
 
@@ -112,6 +115,14 @@ void Daemon::adopt_handed_off_runners() {
   }
 }
 
+// A runner frees its own buffers when it ends normally; one killed by a signal leaves them.
+void Daemon::sweep_shm(uint64_t session_id) {
+  const size_t removed = sweep_session_shm(session_id);
+  if (removed > 0)
+    spdlog::warn("event=shm_swept session_id={} objects={} reason=\"the runner left shared memory behind\"", session_id,
+                 removed);
+}
+
 void Daemon::runner_exited(int pidfd) {
   auto it = owned_.find(pidfd);
   if (it == owned_.end()) return;
@@ -123,6 +134,7 @@ void Daemon::runner_exited(int pidfd) {
   // Kill what the leader left behind in its group; the destructor then closes the pidfd and
   // the slot is given back.
   it->second.runner.terminate(std::chrono::duration<double>(0));
+  sweep_shm(it->second.session_id);
   owned_.erase(it);
 }
 
@@ -144,6 +156,7 @@ void Daemon::shutdown() {
     reactor_.remove(pidfd);
     r.runner.terminate(std::max(transport::Clock::duration::zero(), grace_end - transport::Clock::now()));
     spdlog::info("event=runner_stopped session_id={} runner_pid={}", r.session_id, r.runner.pid());
+    sweep_shm(r.session_id);
   }
   owned_.clear();
   spdlog::info("event=stopped");

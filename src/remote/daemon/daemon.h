@@ -60,6 +60,7 @@ class Daemon {
   void join_finished_sessions();
   void adopt_handed_off_runners();
   void runner_exited(int pidfd);
+  void sweep_shm(uint64_t session_id);
   void shutdown();
 
   const DaemonOptions options_;

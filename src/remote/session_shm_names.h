@@ -4,12 +4,13 @@
 // Counters stop at 12 hex digits so a name without its '/' stays within the 32-byte POSIX_SHM body
 // of a local BufferDescriptor, and leak checks find a session's objects by "es<session hex>_".
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace echelon::session {
+namespace echelon::remote {
 
 inline constexpr uint64_t MAX_SHM_COUNTER = 0xFFFF'FFFF'FFFFull;  // 12 hex digits
 
@@ -29,4 +30,9 @@ struct ParsedShmName {
 // leading zeros in the counter, a missing '/', trailing bytes...).
 std::optional<ParsedShmName> parse_session_shm_name(std::string_view name);
 
-}  // namespace echelon::session
+// Unlinks every object of `session_id` still in /dev/shm and returns how many there were. The
+// daemon calls it after reaping a runner: a runner killed by a signal cannot clean up after
+// itself, and the names are the session's alone. Mappings that still exist stay valid.
+size_t sweep_session_shm(uint64_t session_id);
+
+}  // namespace echelon::remote

@@ -1,10 +1,14 @@
-#include "session/session_shm_names.h"
+#include "remote/session_shm_names.h"
+
+#include <sys/mman.h>
+
+#include <filesystem>
 
 #include <fmt/format.h>
 
 #include <stdexcept>
 
-namespace echelon::session {
+namespace echelon::remote {
 
 namespace {
 
@@ -48,4 +52,16 @@ std::optional<ParsedShmName> parse_session_shm_name(std::string_view name) {
   return ParsedShmName{*session, static_cast<ShmKind>(k), *counter};
 }
 
-}  // namespace echelon::session
+size_t sweep_session_shm(uint64_t session_id) {
+  const std::string prefix = session_shm_prefix(session_id);
+  size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || !parse_session_shm_name("/" + name)) continue;
+    if (::shm_unlink(("/" + name).c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace echelon::remote

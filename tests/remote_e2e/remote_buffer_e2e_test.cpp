@@ -1,0 +1,158 @@
+// Remote buffers through the public API, end to end: a level-4 Worker, a real daemon and real
+// runners whose inner chips run the session test kernels (loaded from the bootstrap manifest).
+#include <dirent.h>
+#include <signal.h>
+
+#include <array>
+#include <cstring>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "echelon/chip_callable.h"
+#include "echelon/remote_buffer.h"
+#include "remote_e2e_helpers.h"
+
+namespace echelon::remote_e2e {
+namespace {
+
+const ChipCallable& inc_u8() {
+  static const ChipCallable k = ChipCallable::from_file(std::string(ECHELON_SESSION_KERNEL_DIR) + "/libsession_kernel_inc_u8.so");
+  return k;
+}
+
+void push_digest(TaskArgs& args, const Digest& d) {
+  for (size_t i = 0; i < 4; ++i) {
+    uint64_t word;
+    std::memcpy(&word, d.data() + 8 * i, 8);
+    args.add_scalar_bits(word);
+  }
+}
+
+// session_chip_increment: tensor 0 += scalar 0 per byte, on inner chip 0.
+TaskArgs increment(const RemoteBufferHandle& buf, uint64_t by, TensorTag tag = TensorTag::INOUT) {
+  TaskArgs args;
+  args.add(RemoteTensorRef(buf, 0, {static_cast<uint32_t>(buf.nbytes())}, DataType::UINT8), tag);
+  args.add_scalar_bits(by);
+  push_digest(args, inc_u8().identity().digest);
+  return args;
+}
+
+std::vector<uint8_t> read_back(Worker& w, const RemoteBufferHandle& buf) {
+  std::vector<uint8_t> out(buf.nbytes());
+  w.remote_copy_from(buf, 0, std::as_writable_bytes(std::span(out)));
+  return out;
+}
+
+std::set<std::string> session_shm_objects() {
+  std::set<std::string> names;
+  if (DIR* d = ::opendir("/dev/shm")) {
+    while (dirent* e = ::readdir(d)) {
+      const std::string n = e->d_name;
+      if (n.rfind("es", 0) == 0 && n.find('_') == 18) names.insert(n);
+    }
+    ::closedir(d);
+  }
+  return names;
+}
+
+class RemoteBufferE2E : public DaemonTest {
+ protected:
+  // One remote worker with one chip that has inc_u8 loaded, and the test plugin's entries.
+  WorkerId open(Worker& w) {
+    RemoteWorkerSpec s = spec_for(daemon);
+    s.num_chips = 1;
+    const WorkerId id = w.add_remote_worker(s);
+    w.register_inner_callable(inc_u8(), {id});
+    inc = w.register_callable(plugin_entry("session_chip_increment"), {id});
+    fail = w.register_callable(plugin_entry("session_always_fail"), {id});
+    return id;
+  }
+  CallableHandle inc, fail;
+};
+
+TEST_F(RemoteBufferE2E, TasksWriteInPlaceAndChainInOrder) {
+  Worker w(4, parent_options());
+  const WorkerId r = open(w);
+  w.init();
+  const RemoteBufferHandle buf = w.remote_malloc(r, 4);
+  EXPECT_EQ(buf.worker(), r);
+  EXPECT_EQ(buf.owner_worker(), r);
+  EXPECT_EQ(buf.address_space(), RemoteSpace::REMOTE_DEVICE);
+  EXPECT_EQ(read_back(w, buf), (std::vector<uint8_t>{0, 0, 0, 0}));  // new allocations are zero-filled
+  const std::array<uint8_t, 4> in{1, 2, 3, 4};
+  w.remote_copy_to(buf, 0, std::as_bytes(std::span(in)));
+  // Ten read-modify-write tasks in one run: the dependency keys order them, each adds its index.
+  w.run([&](Orchestrator& o) {
+    for (uint64_t k = 1; k <= 10; ++k) o.submit_next_level(inc, increment(buf, k), {}, r);
+  });
+  EXPECT_EQ(read_back(w, buf), (std::vector<uint8_t>{56, 57, 58, 59}));
+  w.remote_free(buf);
+  EXPECT_TRUE(buf.released());
+  std::vector<uint8_t> scratch(4);
+  EXPECT_THROW(w.remote_copy_from(buf, 0, std::as_writable_bytes(std::span(scratch))), std::invalid_argument);
+  w.close();
+}
+
+TEST_F(RemoteBufferE2E, ConsumerOfFailedRemoteProducerIsNotDispatched) {
+  Worker w(4, parent_options());
+  const WorkerId r = open(w);
+  w.init();
+  const RemoteBufferHandle buf = w.remote_malloc(r, 4);
+  const std::array<uint8_t, 4> in{1, 2, 3, 4};
+  w.remote_copy_to(buf, 0, std::as_bytes(std::span(in)));
+  const std::string error = run_error(w, [&](Orchestrator& o) {
+    TaskArgs produce;
+    produce.add(RemoteTensorRef(buf, 0, {4}, DataType::UINT8), TensorTag::OUTPUT_EXISTING);
+    o.submit_next_level(fail, produce, {}, r);          // fails on the runner
+    o.submit_next_level(inc, increment(buf, 100), {}, r);  // reads what it produced: poisoned
+  });
+  EXPECT_NE(error.find("failed on purpose"), std::string::npos) << error;
+  EXPECT_NE(error.find(fail.identity().hashid()), std::string::npos) << error;
+  // Had the consumer been dispatched, every byte would have grown by 100.
+  EXPECT_EQ(read_back(w, buf), (std::vector<uint8_t>{1, 2, 3, 4}));
+  // The session is still usable: the failure was the task's, not the endpoint's.
+  w.run([&](Orchestrator& o) { o.submit_next_level(inc, increment(buf, 1), {}, r); });
+  EXPECT_EQ(read_back(w, buf), (std::vector<uint8_t>{2, 3, 4, 5}));
+  w.close();
+}
+
+TEST_F(RemoteBufferE2E, LargeCopyRoundTripsInChunks) {
+  Worker w(4, parent_options());
+  const WorkerId r = open(w);
+  w.init();
+  constexpr uint64_t kBytes = uint64_t{40} << 20;  // more than two frames' worth
+  std::vector<uint8_t> data(kBytes);
+  for (uint64_t i = 0; i < kBytes; ++i) data[i] = static_cast<uint8_t>((i * 2654435761u) >> 13);
+  const RemoteBufferHandle buf = w.remote_malloc(r, kBytes);
+  w.remote_copy_to(buf, 0, std::as_bytes(std::span(data)));
+  const std::vector<uint8_t> back = read_back(w, buf);
+  EXPECT_TRUE(back == data) << "40 MiB copy did not round-trip";
+  w.remote_free(buf);
+  w.close();
+}
+
+TEST_F(RemoteBufferE2E, DaemonSweepsSharedMemoryOfAKilledRunner) {
+  const std::set<std::string> before = session_shm_objects();
+  Worker w(4, parent_options());
+  const WorkerId r = open(w);
+  w.init();
+  const RemoteBufferHandle buf = w.remote_malloc(r, 4096);
+  std::set<std::string> created;
+  for (const auto& n : session_shm_objects())
+    if (!before.contains(n)) created.insert(n);
+  ASSERT_EQ(created.size(), 1u) << "the allocation is one shared-memory object of the session";
+  const pid_t runner = daemon.wait_for_single_runner();
+  ASSERT_GT(runner, 0);
+  ::kill(runner, SIGKILL);  // no chance to clean up after itself
+  EXPECT_TRUE(wait_until([&] {
+    const auto now = session_shm_objects();
+    return !now.contains(*created.begin());
+  })) << *created.begin() << " survived its runner";
+  EXPECT_TRUE(wait_until([&] { return !w.health(r).ready; }));
+  w.close();
+}
+
+}  // namespace
+}  // namespace echelon::remote_e2e
