@@ -96,11 +96,10 @@ ControlRequest copy_to(WorkerId worker, uint64_t buffer_id, uint64_t generation,
   if (data.size() > max_copy_chunk_bytes())
     throw ControlError(fmt::format("{} request: {} bytes exceed one frame's chunk of {} bytes", name_of(kName),
                                    data.size(), max_copy_chunk_bytes()));
+  // The caller's bytes go straight into the command buffer: one pass over the chunk.
+  const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
   return build(kName, [&] {
-    wire::CopyRequest r{wire_worker(worker, kName), buffer_id, generation, offset, data.size(), {}};
-    r.data.resize(data.size());
-    if (!data.empty()) std::memcpy(r.data.data(), data.data(), data.size());
-    return wire::encode_copy_request(r, wire::CopyDirection::TO_REMOTE);
+    return wire::encode_copy_to({wire_worker(worker, kName), buffer_id, generation, offset, data.size(), bytes});
   });
 }
 

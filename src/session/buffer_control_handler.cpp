@@ -23,7 +23,8 @@ ControlAnswer apply(BufferRegistry& registry, const wire::ControlRequest& reques
       registry.free(wire::decode_buffer_ref(bytes));
       return ok();
     case ControlName::COPY_TO_REMOTE:
-      registry.copy_to(wire::decode_copy_request(bytes, wire::CopyDirection::TO_REMOTE));
+      // A view: the data is written into the allocation straight from the received frame.
+      registry.copy_to(wire::decode_copy_to(bytes));
       return ok();
     case ControlName::COPY_FROM_REMOTE:
       return ok(registry.copy_from(wire::decode_copy_request(bytes, wire::CopyDirection::FROM_REMOTE),

@@ -144,7 +144,7 @@ void BufferRegistry::free(const wire::BufferRef& ref) {
   spdlog::debug("session {:016x}: freed buffer {}", config_.session_id, ref.buffer_id);
 }
 
-void BufferRegistry::copy_to(const wire::CopyRequest& request) {
+void BufferRegistry::copy_to(const wire::CopyToView& request) {
   require_this_worker(request.worker_id, "worker_id");
   OwnerEntry& entry = live_owner(request.buffer_id, request.generation);
   if (request.data.size() != request.size)
@@ -155,6 +155,11 @@ void BufferRegistry::copy_to(const wire::CopyRequest& request) {
                                              range_text(request.offset, request.size), request.buffer_id,
                                              entry.backing.size()));
   if (request.size > 0) std::memcpy(entry.backing.data() + request.offset, request.data.data(), request.size);
+}
+
+void BufferRegistry::copy_to(const wire::CopyRequest& request) {
+  copy_to(wire::CopyToView{request.worker_id, request.buffer_id, request.generation, request.offset, request.size,
+                           request.data});
 }
 
 std::vector<uint8_t> BufferRegistry::copy_from(const wire::CopyRequest& request, uint64_t max_result_bytes) {

@@ -56,6 +56,9 @@ class BufferRegistry {
   wire::AllocResult alloc(const wire::AllocRequest& request);
   // Idempotent: an unknown or already-freed (buffer_id, generation) is success.
   void free(const wire::BufferRef& ref);
+  // Writes the view's bytes straight into the allocation: the COPY_TO_REMOTE data stays in the
+  // frame it arrived in until here.
+  void copy_to(const wire::CopyToView& request);
   void copy_to(const wire::CopyRequest& request);
   // Exactly request.size bytes. A size above `max_result_bytes` (what one CONTROL_REPLY can carry)
   // is REJECTED after the table's checks, before anything is allocated for it.

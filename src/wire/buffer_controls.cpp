@@ -191,12 +191,34 @@ BufferRef decode_buffer_ref(std::span<const uint8_t> bytes) {
 
 // --- COPY_TO_REMOTE / COPY_FROM_REMOTE v1 -------------------------------------------------------
 
-void validate(const CopyRequest& r, CopyDirection direction) {
-  require_live_handle(r.worker_id, r.buffer_id, r.generation,
+namespace {
+
+// The rules every v1 copy shares, whatever holds its data.
+void validate_copy_head(int32_t worker, uint64_t buffer_id, uint64_t generation, uint64_t offset, uint64_t size) {
+  require_live_handle(worker, buffer_id, generation,
                       {"CopyRequestWire.worker_id", "CopyRequestWire.buffer_id", "CopyRequestWire.generation"});
-  require_no_overflow(r.offset, r.size, "CopyRequestWire.size");
+  require_no_overflow(offset, size, "CopyRequestWire.size");
+}
+
+void require_copy_to_length(uint64_t data_bytes, uint64_t size) {
+  require_equal(data_bytes, size, WireErrc::WRONG_SIZE, "CopyRequestWire.data", "COPY_TO_REMOTE data length");
+}
+
+void write_copy_head(ByteWriter& w, int32_t worker, uint64_t buffer_id, uint64_t generation, uint64_t offset,
+                     uint64_t size) {
+  w.i32(worker);
+  w.u64(buffer_id);
+  w.u64(generation);
+  w.u64(offset);
+  w.u64(size);
+}
+
+}  // namespace
+
+void validate(const CopyRequest& r, CopyDirection direction) {
+  validate_copy_head(r.worker_id, r.buffer_id, r.generation, r.offset, r.size);
   if (direction == CopyDirection::TO_REMOTE) {
-    require_equal(r.data.size(), r.size, WireErrc::WRONG_SIZE, "CopyRequestWire.data", "COPY_TO_REMOTE data length");
+    require_copy_to_length(r.data.size(), r.size);
   } else if (!r.data.empty()) {
     fail(WireErrc::WRONG_SIZE, "CopyRequestWire.data", "COPY_FROM_REMOTE carries no data");
   }
@@ -205,16 +227,16 @@ void validate(const CopyRequest& r, CopyDirection direction) {
 std::vector<uint8_t> encode_copy_request(const CopyRequest& r, CopyDirection direction) {
   validate(r, direction);
   ByteWriter w(COPY_REQUEST_HEAD_BYTES + r.data.size());
-  w.i32(r.worker_id);
-  w.u64(r.buffer_id);
-  w.u64(r.generation);
-  w.u64(r.offset);
-  w.u64(r.size);
+  write_copy_head(w, r.worker_id, r.buffer_id, r.generation, r.offset, r.size);
   w.raw(r.data);
   return w.take();
 }
 
 CopyRequest decode_copy_request(std::span<const uint8_t> bytes, CopyDirection direction) {
+  if (direction == CopyDirection::TO_REMOTE) {
+    const CopyToView v = decode_copy_to(bytes);
+    return CopyRequest{v.worker_id, v.buffer_id, v.generation, v.offset, v.size, {v.data.begin(), v.data.end()}};
+  }
   ByteReader r(bytes, "CopyRequestWire");
   CopyRequest x;
   x.worker_id = r.i32("CopyRequestWire.worker_id");
@@ -222,17 +244,44 @@ CopyRequest decode_copy_request(std::span<const uint8_t> bytes, CopyDirection di
   x.generation = r.u64("CopyRequestWire.generation");
   x.offset = r.u64("CopyRequestWire.offset");
   x.size = r.u64("CopyRequestWire.size");
-  // The data length is implied by command_len; compare before copying anything.
-  if (direction == CopyDirection::TO_REMOTE) {
-    require_equal(r.remaining(), x.size, WireErrc::WRONG_SIZE, "CopyRequestWire.data", "COPY_TO_REMOTE data length");
-    const auto data = r.raw("CopyRequestWire.data", r.remaining());
-    x.data.assign(data.begin(), data.end());
-  } else if (r.remaining() != 0) {
+  if (r.remaining() != 0)
     fail(WireErrc::WRONG_SIZE, "CopyRequestWire.data",
          fmt::format("COPY_FROM_REMOTE carries {} data bytes; its command is exactly {} bytes", r.remaining(),
                      COPY_REQUEST_HEAD_BYTES));
-  }
   validate(x, direction);
+  return x;
+}
+
+void validate(const CopyToView& r) {
+  validate_copy_head(r.worker_id, r.buffer_id, r.generation, r.offset, r.size);
+  require_copy_to_length(r.data.size(), r.size);
+}
+
+std::vector<uint8_t> encode_copy_to(const CopyToView& r) {
+  validate(r);
+  // The head goes through the writer; the data is appended once, without zero-filling the
+  // buffer first (a chunk is up to 16 MiB, so every pass over it counts).
+  ByteWriter w(COPY_REQUEST_HEAD_BYTES);
+  write_copy_head(w, r.worker_id, r.buffer_id, r.generation, r.offset, r.size);
+  std::vector<uint8_t> out;
+  out.reserve(COPY_REQUEST_HEAD_BYTES + r.data.size());
+  out.insert(out.end(), w.bytes().begin(), w.bytes().end());
+  out.insert(out.end(), r.data.begin(), r.data.end());
+  return out;
+}
+
+CopyToView decode_copy_to(std::span<const uint8_t> bytes) {
+  ByteReader r(bytes, "CopyRequestWire");
+  CopyToView x;
+  x.worker_id = r.i32("CopyRequestWire.worker_id");
+  x.buffer_id = r.u64("CopyRequestWire.buffer_id");
+  x.generation = r.u64("CopyRequestWire.generation");
+  x.offset = r.u64("CopyRequestWire.offset");
+  x.size = r.u64("CopyRequestWire.size");
+  // The data length is implied by command_len; compare before taking the view.
+  require_copy_to_length(r.remaining(), x.size);
+  x.data = r.raw("CopyRequestWire.data", r.remaining());
+  validate(x);
   return x;
 }
 

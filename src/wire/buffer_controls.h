@@ -55,6 +55,19 @@ struct CopyRequest {
   friend bool operator==(const CopyRequest&, const CopyRequest&) = default;
 };
 
+// COPY_TO_REMOTE version 1 without owning the data, for the bulk path: the encoder writes the head
+// and the data into one exactly sized buffer in a single pass, and the decoder's `data` is a view
+// into the command bytes (valid only while they are), so a chunk is never copied into a vector of
+// its own on either side. Same layout, rules and messages as CopyRequest with TO_REMOTE.
+struct CopyToView {
+  int32_t worker_id = 0;
+  uint64_t buffer_id = 0;
+  uint64_t generation = 0;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  std::span<const uint8_t> data;
+};
+
 // COPY_TO_REMOTE / COPY_FROM_REMOTE version 2 (ucx): the runner moves the bytes by RMA.
 struct CopyRmaRequest {
   int32_t worker_id = 0;
@@ -149,6 +162,11 @@ BufferRef decode_buffer_ref(std::span<const uint8_t> bytes);
 void validate(const CopyRequest& r, CopyDirection direction);
 std::vector<uint8_t> encode_copy_request(const CopyRequest& r, CopyDirection direction);
 CopyRequest decode_copy_request(std::span<const uint8_t> bytes, CopyDirection direction);
+
+void validate(const CopyToView& r);
+std::vector<uint8_t> encode_copy_to(const CopyToView& r);
+// The view points into `bytes`.
+CopyToView decode_copy_to(std::span<const uint8_t> bytes);
 
 void validate(const CopyRmaRequest& r);
 std::vector<uint8_t> encode_copy_rma_request(const CopyRmaRequest& r);

@@ -61,10 +61,34 @@ void write_control(ByteWriter& w, const ControlRequest& c) {
   w.blob("ControlPayload.command_len", c.command, MAX_FRAME_PAYLOAD_BYTES);
 }
 
+namespace {
+
+// The same check and text as ByteWriter::blob, for a blob appended outside the writer.
+void require_blob_fits(const char* field, size_t n) {
+  if (n > MAX_FRAME_PAYLOAD_BYTES)
+    fail(WireErrc::TOO_LONG, field, fmt::format("{} bytes exceed the maximum of {}", n, MAX_FRAME_PAYLOAD_BYTES));
+}
+
+// An envelope whose last field is a u32 length still 0, then its blob: the blob is copied once
+// into an exactly sized buffer. Encoding it through ByteWriter would first grow (zero-fill) the
+// buffer to the full size and then copy, two passes over up to 16 MiB of copy data per frame.
+std::vector<uint8_t> envelope_with_blob(ByteWriter& envelope, std::span<const uint8_t> blob) {
+  envelope.patch_u32(envelope.size() - 4, static_cast<uint32_t>(blob.size()));
+  const auto head = envelope.bytes();
+  std::vector<uint8_t> out;
+  out.reserve(head.size() + blob.size());
+  out.insert(out.end(), head.begin(), head.end());
+  out.insert(out.end(), blob.begin(), blob.end());
+  return out;
+}
+
+}  // namespace
+
 std::vector<uint8_t> encode_control(const ControlRequest& c) {
   ByteWriter w;
-  write_control(w, c);
-  return w.take();
+  write_control(w, ControlRequest{c.name, c.version, {}});  // checks name and version first
+  require_blob_fits("ControlPayload.command_len", c.command.size());
+  return envelope_with_blob(w, c.command);
 }
 
 ControlRequest decode_control(std::span<const uint8_t> payload) {
@@ -90,9 +114,12 @@ void write_control_reply(ByteWriter& w, const ControlReply& c) {
 }
 
 std::vector<uint8_t> encode_control_reply(const ControlReply& c) {
+  ControlReply envelope = c;
+  envelope.result = {};
   ByteWriter w;
-  write_control_reply(w, c);
-  return w.take();
+  write_control_reply(w, envelope);  // checks name, version, code and message first
+  require_blob_fits("ControlReplyPayload.result_len", c.result.size());
+  return envelope_with_blob(w, c.result);
 }
 
 ControlReply decode_control_reply(std::span<const uint8_t> payload) {

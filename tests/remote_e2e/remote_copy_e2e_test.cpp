@@ -1,0 +1,204 @@
+// Remote copies end to end with real processes: a 256 MiB buffer to a session and back through the
+// public API, and a freed (buffer, generation) refused on both sides - by the parent before
+// anything is sent, and by the runner when a hand-built descriptor or copy names it anyway.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "echelon/remote_buffer.h"
+#include "endpoint/remote_buffer_controls.h"
+#include "endpoint/remote_l3_endpoint.h"
+#include "endpoint/remote_task_args.h"
+#include "remote_e2e_helpers.h"
+#include "wire/task_payload.h"
+
+namespace echelon::remote_e2e {
+namespace {
+
+namespace rc = remote_controls;
+using Clock = std::chrono::steady_clock;
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// splitmix64 of the word index: every 8-byte word differs, so a chunk written at the wrong offset,
+// twice, or not at all changes the checksum.
+uint64_t pattern_word(uint64_t index) {
+  uint64_t z = index + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void fill_pattern(std::span<std::byte> bytes) {
+  for (size_t i = 0; i * 8 < bytes.size(); ++i) {
+    const uint64_t w = pattern_word(i);
+    std::memcpy(bytes.data() + i * 8, &w, std::min<size_t>(8, bytes.size() - i * 8));
+  }
+}
+
+// FNV-1a over 8-byte words (position-sensitive, cheap enough for 256 MiB).
+uint64_t checksum(std::span<const std::byte> bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < bytes.size(); i += 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, bytes.data() + i, std::min<size_t>(8, bytes.size() - i));
+    h = (h ^ w) * 0x100000001b3ull;
+  }
+  return h;
+}
+
+using RemoteCopyE2E = DaemonTest;
+
+TEST_F(RemoteCopyE2E, QuarterGibibyteRoundTripsIntact) {
+  // 16 chunks each way. The parent holds one 256 MiB vector at a time and the runner's object
+  // is another 256 MiB, which keeps a test well under 1 GiB while ctest runs two at once.
+  constexpr uint64_t kBytes = uint64_t{256} << 20;
+  Worker w(4, parent_options());
+  const WorkerId id = w.add_remote_worker(spec_for(daemon));
+  w.init();
+  const RemoteBufferHandle buf = w.remote_malloc(id, kBytes);
+
+  uint64_t sent_sum = 0;
+  {
+    std::vector<std::byte> src(kBytes);
+    fill_pattern(src);
+    sent_sum = checksum(src);
+    w.remote_copy_to(buf, 0, src);
+  }
+  std::vector<std::byte> back(kBytes, std::byte{0xEE});
+  w.remote_copy_from(buf, 0, back);
+  EXPECT_EQ(checksum(back), sent_sum) << "the bytes read back are not the bytes written";
+
+  // An odd range across the first chunk boundary reads the same pattern bytes.
+  const uint64_t chunk = rc::max_copy_chunk_bytes();
+  std::vector<std::byte> expected(back.begin() + chunk - 3, back.begin() + chunk + 4093);
+  std::vector<std::byte> part(expected.size());
+  w.remote_copy_from(buf, chunk - 3, part);
+  EXPECT_EQ(part, expected);
+  w.remote_free(buf);
+  w.close();
+}
+
+TEST_F(RemoteCopyE2E, FreedHandleIsRefusedByTheParent) {
+  Worker w(4, parent_options());
+  const WorkerId id = w.add_remote_worker(spec_for(daemon));
+  const auto sum = w.register_callable(plugin_entry("session_check_inline_sum"), {id});
+  w.init();
+  const RemoteBufferHandle buf = w.remote_malloc(id, 64);
+  w.remote_free(buf);
+
+  std::vector<std::byte> bytes(64);
+  try {
+    w.remote_copy_to(buf, 0, bytes);
+    ADD_FAILURE() << "a copy to a freed handle was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(contains(e.what(), "handle was released")) << e.what();
+  }
+  try {
+    w.remote_copy_from(buf, 0, bytes);
+    ADD_FAILURE() << "a copy from a freed handle was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(contains(e.what(), "handle was released")) << e.what();
+  }
+  const std::string err = run_error(w, [&](Orchestrator& o) {
+    TaskArgs args;
+    args.add(RemoteTensorRef(buf, 0, {64}, DataType::UINT8), TensorTag::INPUT);
+    o.submit_next_level(sum, args.scalar(uint64_t{0}), {}, id);
+  });
+  EXPECT_TRUE(contains(err, "handle was released")) << err;
+  EXPECT_TRUE(w.health(id).ready) << w.health(id).reason;
+}
+
+// Rung by the endpoint's I/O thread; lets the test wait (bounded) for the endpoint's events.
+class EventWaker final : public Waker {
+ public:
+  void wake() noexcept override {
+    std::lock_guard lock(mu_);
+    ++rings_;
+    cv_.notify_all();
+  }
+  // Polls until `n` events arrived in total or `timeout` passed; everything polled so far.
+  std::vector<EndpointEvent> await(WorkerEndpoint& ep, size_t n, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      const uint64_t seen = rings_;
+      lock.unlock();
+      ep.poll(events_);
+      lock.lock();
+      if (events_.size() >= n || !cv_.wait_until(lock, deadline, [&] { return rings_ != seen; })) return events_;
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t rings_ = 0;
+  std::vector<EndpointEvent> events_;
+};
+
+// The runner's own check: the parent never sends a freed handle, so the descriptor and the copy
+// are built by hand and go straight through a RemoteL3Endpoint (worker 0 of a fresh session).
+TEST_F(RemoteCopyE2E, FreedGenerationIsRefusedByTheRunner) {
+  RemoteL3Endpoint ep(spec_for(daemon), 0, 4);
+  const RemoteCallable sum = plugin_entry("session_check_inline_sum");
+  ep.add_dispatcher_entry(sum);
+  const Deadline ready_by = Clock::now() + std::chrono::seconds(15);
+  ep.launch(LaunchContext{nullptr, ready_by});
+  ep.await_ready(ready_by);
+  EventWaker waker;
+  ep.attach(&waker);
+  auto control = [&](const ControlRequest& r) { return ep.control(r, Clock::now() + std::chrono::seconds(10)); };
+
+  const rc::Allocation a = rc::alloc_result(control(rc::alloc(16)), 0, 16);
+  rc::free_result(control(rc::free_buffer(0, a.buffer_id, a.generation)));
+
+  RemoteTensorDesc freed;
+  freed.address_space = RemoteSpace::REMOTE_DEVICE;
+  freed.owner_worker_id = 0;
+  freed.buffer_id = a.buffer_id;
+  freed.generation = a.generation;
+  freed.nbytes = 16;
+  freed.remote_addr = a.remote_addr;
+  freed.rkey_or_token = a.rkey_or_token;
+  freed.access_flags = REMOTE_ACCESS_READ_WRITE;
+  RemoteArgs remote;
+  remote.descs = {freed};
+  remote.handles = {nullptr};
+  std::vector<Tensor> tensors{wire::remote_placeholder(to_wire_desc(freed), std::vector<uint32_t>{16}, DataType::UINT8)};
+  std::vector<uint64_t> scalars{0};
+  CallConfig config;
+  DispatchRequest task;
+  task.remote = &remote;
+  task.dispatch_id = 1;
+  task.callable = &sum.identity();
+  task.config = &config;
+  task.tensors = &tensors;
+  task.scalars = &scalars;
+  ep.submit(task);
+  const std::vector<EndpointEvent> events = waker.await(ep, 1, std::chrono::seconds(10));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].outcome, Outcome::TASK_FAILURE);
+  EXPECT_TRUE(contains(events[0].message, "was freed")) << events[0].message;
+
+  const std::vector<std::byte> bytes(16, std::byte{1});
+  const ControlReply copy = control(rc::copy_to(0, a.buffer_id, a.generation, 0, bytes));
+  EXPECT_FALSE(copy.ok);
+  EXPECT_FALSE(copy.uncertain) << "a refused copy was not applied: " << copy.error;
+  EXPECT_TRUE(contains(copy.error, "COPY_TO_REMOTE")) << copy.error;
+  EXPECT_TRUE(contains(copy.error, "was freed")) << copy.error;
+  EXPECT_TRUE(ep.health().ready) << "refusals fail only the request: " << ep.health().reason;
+  ep.shutdown(Clock::now() + std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace echelon::remote_e2e
