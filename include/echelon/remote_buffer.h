@@ -1,7 +1,8 @@
 // Remote buffers seen from a level >= 4 Worker (buffers.md sections 2-4): opaque handles to memory
 // that a remote L3 session owns, and the tensor references that name that memory in a task.
 // Nothing here exposes a transport key, a runner address or a descriptor the user could forge
-// (BUF-2): handles are created only by Worker::remote_malloc and RemoteTensorRef::host_inline.
+// (BUF-2): handles are created only by Worker::remote_malloc, Worker::remote_import and
+// RemoteTensorRef::host_inline, exports only by Worker::remote_export.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +37,9 @@ namespace detail {
 struct RemoteBufferRecord;
 // How the runtime reaches a handle's record (src/core/remote_buffer_record.h); not for users.
 struct RemoteHandleAccess;
+// Parent-side record of one export (src/core/remote_buffer_export.h).
+struct RemoteExportRecord;
+struct RemoteExportAccess;
 }  // namespace detail
 
 // Opaque, copyable reference to a parent-side buffer record. A default-constructed handle is
@@ -62,6 +66,26 @@ class RemoteBufferHandle {
   friend struct detail::RemoteHandleAccess;
   explicit RemoteBufferHandle(std::shared_ptr<detail::RemoteBufferRecord> record) : record_(std::move(record)) {}
   std::shared_ptr<detail::RemoteBufferRecord> record_;
+};
+
+// A range of an owner allocation made importable by Worker::remote_export (buffers.md 3). Opaque
+// and copyable; bound to the Worker that minted it and to the owner's allocation, so it is
+// refused by any other Worker and once the owner is freed. It holds nothing the user must release
+// (the runner keeps export registrations until the owner is physically freed) and exposes no
+// transport descriptor. A default-constructed export is empty; remote_import refuses it.
+class RemoteBufferExport {
+ public:
+  RemoteBufferExport() = default;
+
+  explicit operator bool() const { return record_ != nullptr; }
+  WorkerId owner_worker() const;
+  uint64_t nbytes() const;  // size of the exported range
+  uint32_t access() const;  // REMOTE_ACCESS_* bits an import may request a subset of
+
+ private:
+  friend struct detail::RemoteExportAccess;
+  explicit RemoteBufferExport(std::shared_ptr<const detail::RemoteExportRecord> record) : record_(std::move(record)) {}
+  std::shared_ptr<const detail::RemoteExportRecord> record_;
 };
 
 // What a TASK carries for one remote tensor argument (protocol.md 6.4) in parent terms. Built by

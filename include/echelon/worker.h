@@ -149,6 +149,24 @@ class Worker {
   // submitted task references it any more: at once when nothing does, otherwise when a run that
   // held it has been waited for, at the next remote_* call, or at close(). Idempotent.
   void remote_free(const RemoteBufferHandle& owner);
+  // Makes [offset, offset + nbytes) of a live owner handle importable with at most `access`
+  // (REMOTE_ACCESS_* bits, non-empty). The export is bound to this Worker and to that allocation,
+  // and needs no release of its own.
+  RemoteBufferExport remote_export(const RemoteBufferHandle& owner, uint64_t offset, uint64_t nbytes, uint32_t access);
+  // Maps an export into remote worker `importer` (not the owner) with `requested` access (a
+  // non-empty subset of the export's) and returns the imported handle, which tasks on `importer`
+  // use. The owner's free waits until every import of it is released. host_tcp imports need owner
+  // and importer on one host; across hosts the import fails ("needs an RMA-capable profile").
+  RemoteBufferHandle remote_import(const RemoteBufferExport& exported, WorkerId importer,
+                                   uint32_t requested = REMOTE_ACCESS_READ);
+  // One import per worker of `importers`, all or nothing: when one fails, the others made are
+  // released again before the error is thrown (an unconfirmed release leaves only that
+  // importer/buffer pair unusable for new tasks, and the owner pinned, until the session ends).
+  std::vector<RemoteBufferHandle> remote_import(const RemoteBufferExport& exported, const std::vector<WorkerId>& importers,
+                                                uint32_t requested);
+  // Releases an imported handle now (new uses are refused) and unmaps it on the importer once no
+  // submitted task references it (the same flush points as remote_free). Idempotent.
+  void remote_release_import(const RemoteBufferHandle& imported);
 
   // Process ids of this Worker's direct child processes (diagnostics; empty before init).
   std::vector<int> child_pids() const;

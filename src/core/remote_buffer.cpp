@@ -1,7 +1,10 @@
-// RemoteBufferHandle, RemoteTensorRef and the parent-side buffer record (buffers.md 2, 4, 6).
+// RemoteBufferHandle, RemoteBufferExport, RemoteTensorRef and the parent-side buffer and export
+// records (buffers.md 2, 3, 4, 6).
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
+#include "core/remote_buffer_export.h"
 #include "core/remote_buffer_record.h"
 #include "echelon/tensor.h"
 #include "fmt/format.h"
@@ -53,6 +56,51 @@ RemoteBufferRecord::RemoteBufferRecord(const RemoteBufferIdentity& identity) : i
   check_handle_invariants(id);
 }
 
+RemoteBufferRecord::RemoteBufferRecord(const RemoteBufferIdentity& identity,
+                                       std::shared_ptr<RemoteBufferRecord> owner_record)
+    : id(identity), owner(std::move(owner_record)) {
+  check_handle_invariants(id);
+  if (!owner || !is_import() || owner->is_import())
+    throw std::invalid_argument("remote buffer import record: needs an imported identity and its owner's record");
+  const RemoteBufferIdentity& o = owner->id;
+  if (o.issuer != id.issuer || o.owner != id.owner || o.buffer_id != id.buffer_id || o.generation != id.generation)
+    throw std::invalid_argument(fmt::format("remote buffer import record: names buffer {} generation {} of worker {}, "
+                                            "but its owner record is buffer {} generation {} of worker {}",
+                                            id.buffer_id, id.generation, id.owner, o.buffer_id, o.generation, o.owner));
+  if (id.offset > o.nbytes || id.nbytes > o.nbytes - id.offset)
+    throw std::invalid_argument(fmt::format("remote buffer import record: range [{}, {}+{}) lies outside the {}-byte "
+                                            "owner allocation", id.offset, id.offset, id.nbytes, o.nbytes));
+}
+
+uint32_t RemoteBufferRecord::live_imports() const {
+  std::lock_guard l(mu_);
+  return live_imports_;
+}
+
+bool RemoteBufferRecord::pin_import() {
+  std::lock_guard l(mu_);
+  if (released_) return false;
+  ++live_imports_;
+  return true;
+}
+
+bool RemoteBufferRecord::unpin_import() {
+  std::lock_guard l(mu_);
+  if (live_imports_ == 0) return false;  // unbalanced: never make a free due twice
+  return --live_imports_ == 0 && live_refs_ == 0 && free_owed_ && !free_in_flight_;
+}
+
+void RemoteBufferRecord::mark_cleanup_uncertain(WorkerId importer) {
+  std::lock_guard l(mu_);
+  if (std::find(uncertain_importers_.begin(), uncertain_importers_.end(), importer) == uncertain_importers_.end())
+    uncertain_importers_.push_back(importer);
+}
+
+bool RemoteBufferRecord::cleanup_uncertain(WorkerId importer) const {
+  std::lock_guard l(mu_);
+  return std::find(uncertain_importers_.begin(), uncertain_importers_.end(), importer) != uncertain_importers_.end();
+}
+
 bool RemoteBufferRecord::released() const {
   std::lock_guard l(mu_);
   return released_;
@@ -78,7 +126,7 @@ bool RemoteBufferRecord::capture_ref() {
 bool RemoteBufferRecord::drop_ref() {
   std::lock_guard l(mu_);
   if (live_refs_ == 0) return false;  // unbalanced drop: never make a free due twice
-  return --live_refs_ == 0 && free_owed_ && !free_in_flight_;
+  return --live_refs_ == 0 && live_imports_ == 0 && free_owed_ && !free_in_flight_;
 }
 
 bool RemoteBufferRecord::release() {
@@ -91,7 +139,7 @@ bool RemoteBufferRecord::release() {
 
 bool RemoteBufferRecord::claim_due_free() {
   std::lock_guard l(mu_);
-  if (!free_owed_ || free_in_flight_ || live_refs_ != 0) return false;
+  if (!free_owed_ || free_in_flight_ || live_refs_ != 0 || live_imports_ != 0) return false;
   free_in_flight_ = true;
   return true;
 }
@@ -133,6 +181,17 @@ uint64_t RemoteBufferHandle::nbytes() const { return live_record(record_).id.nby
 RemoteSpace RemoteBufferHandle::address_space() const { return live_record(record_).id.space; }
 bool RemoteBufferHandle::is_imported() const { return live_record(record_).is_import(); }
 bool RemoteBufferHandle::released() const { return live_record(record_).released(); }
+
+namespace {
+const detail::RemoteExportRecord& live_export(const std::shared_ptr<const detail::RemoteExportRecord>& r) {
+  if (!r) throw std::invalid_argument("RemoteBufferExport is empty (exports come from Worker::remote_export)");
+  return *r;
+}
+}  // namespace
+
+WorkerId RemoteBufferExport::owner_worker() const { return live_export(record_).owner->id.owner; }
+uint64_t RemoteBufferExport::nbytes() const { return live_export(record_).nbytes; }
+uint32_t RemoteBufferExport::access() const { return live_export(record_).access; }
 
 RemoteTensorRef::RemoteTensorRef(const RemoteBufferHandle& handle, uint64_t offset, std::vector<uint32_t> shape,
                                  DataType dtype)

@@ -130,4 +130,113 @@ void copy_from_result(const ControlReply& reply, std::span<std::byte> dst) {
   if (!dst.empty()) std::memcpy(dst.data(), reply.payload.data(), dst.size());
 }
 
+ControlRequest export_buffer(WorkerId owner, uint64_t buffer_id, uint64_t generation, uint64_t offset, uint64_t nbytes,
+                             uint32_t access) {
+  constexpr ControlName kName = ControlName::EXPORT_BUFFER;
+  return build(kName, [&] {
+    return wire::encode_export_request({wire_worker(owner, kName), buffer_id, generation, offset, nbytes, access, {}});
+  });
+}
+
+ExportGrant export_result(const ControlReply& reply, WorkerId owner, uint64_t buffer_id, uint64_t generation,
+                          uint64_t offset, uint64_t nbytes, uint32_t access) {
+  constexpr ControlName kName = ControlName::EXPORT_BUFFER;
+  require_ok(reply, kName);
+  const wire::ExportBufferRequest request{wire_worker(owner, kName), buffer_id, generation, offset, nbytes, access, {}};
+  wire::ExportBufferResult r;
+  try {
+    r = wire::decode_export_result(reply.payload);
+    wire::check_export_result(r, request);
+  } catch (const wire::WireError& e) {
+    throw ControlError(fmt::format("{} reply for buffer {} of worker {}: {}", name_of(kName), buffer_id, owner, e.what()));
+  }
+  auto bad = [&](const std::string& why) {
+    throw ControlError(fmt::format("{} reply for buffer {} of worker {}: {}", name_of(kName), buffer_id, owner, why));
+  };
+  if (r.address_space != wire::RemoteAddressSpace::REMOTE_WINDOW)
+    bad(fmt::format("address space {} is not REMOTE_WINDOW", wire::to_string(r.address_space)));
+  if (r.export_id == 0) bad("export id 0 names no registration");
+  if (r.access_flags != access) bad(fmt::format("granted access {:#x}, requested {:#x}", r.access_flags, access));
+  if (r.ub_ldst_va != 0) bad("carries a UB load/store address, which no echelon profile negotiates");
+  return ExportGrant{r.export_id, r.access_flags, wire::encode_export_result(r)};
+}
+
+namespace {
+
+wire::ExportBufferResult decode_descriptor(std::span<const uint8_t> export_descriptor, ControlName name) {
+  try {
+    return wire::decode_export_result(export_descriptor);
+  } catch (const wire::WireError& e) {
+    throw ControlError(fmt::format("{} request: the export descriptor does not decode: {}", name_of(name), e.what()));
+  }
+}
+
+// What the host_tcp runner answers when the export's host token is not its own (buffers.md 9.2;
+// src/session/buffer_registry.cpp). The reply carries no status code of its own, only the
+// endpoint's "<control> answered <STATUS>: <runner text>".
+bool refused_as_cross_host(const ControlReply& reply) {
+  return !reply.ok && reply.error.find("UNSUPPORTED") != std::string::npos &&
+         reply.error.find("needs owner and importer on the same host") != std::string::npos;
+}
+
+}  // namespace
+
+ControlRequest import_buffer(WorkerId importer, uint32_t requested, std::span<const uint8_t> export_descriptor) {
+  constexpr ControlName kName = ControlName::IMPORT_BUFFER;
+  const wire::ExportBufferResult desc = decode_descriptor(export_descriptor, kName);
+  return build(kName, [&] { return wire::encode_import_request({wire_worker(importer, kName), requested, desc}); });
+}
+
+ImportGrant import_result(const ControlReply& reply, WorkerId importer, uint32_t requested,
+                          std::span<const uint8_t> export_descriptor) {
+  constexpr ControlName kName = ControlName::IMPORT_BUFFER;
+  const wire::ImportBufferRequest request{wire_worker(importer, kName), requested,
+                                          decode_descriptor(export_descriptor, kName)};
+  const wire::ExportBufferResult& ex = request.export_desc;
+  if (refused_as_cross_host(reply))
+    throw ControlError(fmt::format("{} failed: buffer {} of worker {} cannot be imported into worker {} on another "
+                                   "host: host_tcp maps peer buffers only on one host; a cross-host import needs an "
+                                   "RMA-capable profile (ucx) ({})",
+                                   name_of(kName), ex.buffer_id, ex.owner_worker_id, importer, reply.error));
+  require_ok(reply, kName);
+  wire::ImportBufferResult r;
+  try {
+    r = wire::decode_import_result(reply.payload);
+    wire::check_import_result(r, request);
+  } catch (const wire::WireError& e) {
+    throw ControlError(fmt::format("{} reply for buffer {} of worker {} into worker {}: {}", name_of(kName),
+                                   ex.buffer_id, ex.owner_worker_id, importer, e.what()));
+  }
+  auto bad = [&](const std::string& why) {
+    throw ControlError(fmt::format("{} reply for buffer {} of worker {} into worker {}: {}", name_of(kName),
+                                   ex.buffer_id, ex.owner_worker_id, importer, why));
+  };
+  if (r.address_space != wire::RemoteAddressSpace::REMOTE_WINDOW)
+    bad(fmt::format("address space {} is not REMOTE_WINDOW", wire::to_string(r.address_space)));
+  if (r.import_id == 0) bad("import id 0 names no mapping");
+  if (r.ub_ldst_va != 0) bad("carries a UB load/store address, which no echelon profile negotiates");
+  return ImportGrant{r.import_id, r.remote_addr, r.rkey_or_token};
+}
+
+std::optional<uint64_t> import_id_of(const ControlReply& reply) {
+  if (!reply.ok) return std::nullopt;
+  try {
+    const uint64_t id = wire::decode_import_result(reply.payload).import_id;
+    if (id != 0) return id;
+  } catch (const wire::WireError&) {
+  }
+  return std::nullopt;
+}
+
+ControlRequest release_import(WorkerId importer, WorkerId owner, uint64_t buffer_id, uint64_t generation,
+                              uint64_t import_id) {
+  constexpr ControlName kName = ControlName::RELEASE_IMPORT;
+  return build(kName, [&] {
+    return wire::encode_release_import(
+        {wire_worker(importer, kName), wire_worker(owner, kName), buffer_id, generation, import_id});
+  });
+}
+
+void release_import_result(const ControlReply& reply) { require_empty_result(reply, ControlName::RELEASE_IMPORT); }
+
 }  // namespace echelon::remote_controls

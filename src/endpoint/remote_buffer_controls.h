@@ -15,7 +15,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <vector>
 
 #include "echelon/endpoint.h"
 #include "echelon/ids.h"
@@ -44,6 +46,39 @@ void copy_to_result(const ControlReply& reply);
 ControlRequest copy_from(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset, uint64_t size);
 // Copies exactly dst.size() bytes (the request's size) from the reply into dst.
 void copy_from_result(const ControlReply& reply, std::span<std::byte> dst);
+
+// EXPORT_BUFFER on the owner, for the session's own profile (an empty transport_profile).
+struct ExportGrant {
+  uint64_t export_id = 0;
+  uint32_t access = 0;
+  // The validated result, re-encoded: opaque bytes that import_buffer() carries verbatim.
+  std::vector<uint8_t> descriptor;
+};
+ControlRequest export_buffer(WorkerId owner, uint64_t buffer_id, uint64_t generation, uint64_t offset, uint64_t nbytes,
+                             uint32_t access);
+// Checks identity, range and access against the request, REMOTE_WINDOW, a non-zero export id.
+ExportGrant export_result(const ControlReply& reply, WorkerId owner, uint64_t buffer_id, uint64_t generation,
+                          uint64_t offset, uint64_t nbytes, uint32_t access);
+
+// IMPORT_BUFFER on the importer, carrying an ExportGrant::descriptor.
+struct ImportGrant {
+  uint64_t import_id = 0;
+  uint64_t remote_addr = 0;
+  uint64_t rkey_or_token = 0;
+};
+ControlRequest import_buffer(WorkerId importer, uint32_t requested, std::span<const uint8_t> export_descriptor);
+// Checks the reply against the request (identity, range, granted access, REMOTE_WINDOW, import id
+// != 0). A host_tcp refusal because owner and importer are on different hosts becomes a
+// ControlError saying that the import needs an RMA-capable profile (ucx), naming both workers.
+ImportGrant import_result(const ControlReply& reply, WorkerId importer, uint32_t requested,
+                          std::span<const uint8_t> export_descriptor);
+// The import id a successful reply carries, when it decodes at all: a reply that failed
+// import_result() may still have created a mapping the parent must release.
+std::optional<uint64_t> import_id_of(const ControlReply& reply);
+
+ControlRequest release_import(WorkerId importer, WorkerId owner, uint64_t buffer_id, uint64_t generation,
+                              uint64_t import_id);
+void release_import_result(const ControlReply& reply);
 
 // The largest chunk one COPY_TO_REMOTE frame can carry (16 MiB minus the control envelopes).
 uint64_t max_copy_chunk_bytes();

@@ -160,6 +160,7 @@ void RemoteL3Endpoint::attach(Waker* waker) {
   if (!lanes_.command || !lanes_.health) throw UsageError(fmt::format("{}: attach before the lanes are ready", name_));
   reactor_ = std::make_unique<transport::Reactor>();
   reactor_->add(lanes_.command->wait_fd(), transport::Reactor::READABLE, [this](uint32_t) { pump_command(); });
+  command_interest_ = transport::Reactor::READABLE;
   reactor_->add(lanes_.health->wait_fd(), transport::Reactor::READABLE, [this](uint32_t) { pump_health(); });
   last_health_ = Clock::now();  // the expiry counts from the moment the lanes are ours
   io_ = std::thread([this] { io_main(); });
@@ -173,9 +174,15 @@ void RemoteL3Endpoint::io_main() {
   pump_health();
   while (!io_stop_.load(std::memory_order_acquire)) {
     flush_outbox();
-    if (!lanes_dead_)
-      reactor_->modify(lanes_.command->wait_fd(), transport::Reactor::READABLE |
-                                                      (lanes_.command->wants_write() ? transport::Reactor::WRITABLE : 0));
+    if (!lanes_dead_) {
+      // Only a change costs an epoll_ctl: output waits for EPOLLOUT only after a partial write.
+      const uint32_t interest = transport::Reactor::READABLE |
+                                (lanes_.command->wants_write() ? transport::Reactor::WRITABLE : 0);
+      if (interest != command_interest_) {
+        reactor_->modify(lanes_.command->wait_fd(), interest);
+        command_interest_ = interest;
+      }
+    }
     reactor_->run_once(next_timer(Clock::now()));
     check_timers(Clock::now());
   }
@@ -190,23 +197,24 @@ void RemoteL3Endpoint::flush_outbox() {
   if (lanes_dead_ || frames.empty()) return;
   try {
     for (auto& f : frames) lanes_.command->post(std::move(f));
+    // Written at once; no read here (the reply cannot be there yet, and readiness brings it). What
+    // the kernel does not take now goes out on EPOLLOUT.
+    (void)lanes_.command->flush();
   } catch (const std::exception& e) {
     lanes_broken(fmt::format("command lane: {}", e.what()));
-    return;
   }
-  pump_command();  // poll() writes what was queued
 }
 
 void RemoteL3Endpoint::pump_command() {
   if (lanes_dead_) return;
-  bool woke = false;
   try {
     while (auto frame = lanes_.command->poll()) {
+      bool woke = false;
       const auto& h = frame->header;
       if (h.session_id != manifest_.session_id || h.worker_id != worker_id_)
         throw Error(fmt::format("command lane: a {} frame for session {} worker {}", wire::to_string(h.type),
                                 h.session_id, h.worker_id));
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
       // The lane pairs the reply with the awaited request (kind, sequence, control name and
       // version) and closes itself otherwise; awaited() throws when nothing is awaited.
       const wire::FrameView view = wire::decode_frame(frame->bytes);
@@ -237,11 +245,12 @@ void RemoteL3Endpoint::pump_command() {
       }
       // The next queued command goes out on this loop's flush_outbox().
       (void)send_next_locked();
+      lock.unlock();
+      if (woke) wake_engine();  // at once, not after the read that finds the socket empty
     }
   } catch (const std::exception& e) {
     lanes_broken(fmt::format("command lane: {}", e.what()));
   }
-  if (woke) wake_engine();
 }
 
 void RemoteL3Endpoint::pump_health() {

@@ -114,6 +114,7 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   std::atomic<bool> io_stop_{false};
   bool lanes_dead_ = false;  // I/O thread (then shutdown): a lane broke, nothing more can be sent
   Clock::time_point last_health_{};  // I/O thread only
+  uint32_t command_interest_ = 0;    // I/O thread only: what the reactor watches on the command fd
   Waker* waker_ = nullptr;
 
   mutable std::mutex mu_;

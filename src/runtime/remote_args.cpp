@@ -59,6 +59,12 @@ std::string remote_arg_problem(const TaskArgs& args, size_t i, const EndpointCap
     return fmt::format("remote tensor {}: the handle was not issued by this Worker", i);
   if (record->released())
     return fmt::format("remote tensor {}: handle was released (buffer {} of worker {})", i, d.buffer_id, d.owner_worker_id);
+  // buffers.md 3: a rollback release that was not confirmed leaves the importer's mapping in an
+  // unknown state, so that importer/buffer pair takes no new task for the rest of the session.
+  if (record->owner && record->owner->cleanup_uncertain(record->id.worker))
+    return fmt::format("remote tensor {}: buffer {} of worker {} imported into worker {} is import-cleanup-uncertain "
+                       "(a rollback RELEASE_IMPORT was not confirmed) and takes no new task in this session",
+                       i, d.buffer_id, d.owner_worker_id, record->id.worker);
   if (record->id.worker != caps.worker_id)
     return fmt::format("no eligible remote worker for this task: remote tensor {} is {} buffer {} consumable only by "
                        "worker {} (an owner handle only by its owner; import it to use it on worker {})",

@@ -448,7 +448,8 @@ void Worker::close() {
   Impl& im = *impl_;
   if (im.closed) return;
   im.closed = true;
-  // Last flush point: frees nothing holds any more go out while the sessions are still live.
+  // Last flush point, while the sessions are still live: import releases nothing holds any more,
+  // then frees (so a freed owner's last import goes before it), all before the SHUTDOWNs.
   if (im.initialized) im.remote_memory.flush_due();
   im.engine.stop();
   for (auto& child : im.threaded) child->close();
@@ -504,6 +505,29 @@ void Worker::remote_copy_from(const RemoteBufferHandle& src, uint64_t offset, st
 void Worker::remote_free(const RemoteBufferHandle& owner) {
   if (!impl_->initialized || impl_->closed) throw UsageError("remote_free: the Worker is not running (init() first)");
   impl_->remote_memory.free(owner);
+}
+
+RemoteBufferExport Worker::remote_export(const RemoteBufferHandle& owner, uint64_t offset, uint64_t nbytes,
+                                         uint32_t access) {
+  if (!impl_->initialized || impl_->closed) throw UsageError("remote_export: the Worker is not running (init() first)");
+  return impl_->remote_memory.export_range(owner, offset, nbytes, access);
+}
+
+RemoteBufferHandle Worker::remote_import(const RemoteBufferExport& exported, WorkerId importer, uint32_t requested) {
+  if (!impl_->initialized || impl_->closed) throw UsageError("remote_import: the Worker is not running (init() first)");
+  return impl_->remote_memory.import(exported, {importer}, requested).front();
+}
+
+std::vector<RemoteBufferHandle> Worker::remote_import(const RemoteBufferExport& exported,
+                                                      const std::vector<WorkerId>& importers, uint32_t requested) {
+  if (!impl_->initialized || impl_->closed) throw UsageError("remote_import: the Worker is not running (init() first)");
+  return impl_->remote_memory.import(exported, importers, requested);
+}
+
+void Worker::remote_release_import(const RemoteBufferHandle& imported) {
+  if (!impl_->initialized || impl_->closed)
+    throw UsageError("remote_release_import: the Worker is not running (init() first)");
+  impl_->remote_memory.release_import(imported);
 }
 
 uint64_t RunHandle::id() const { return run_ ? run_->id : 0; }

@@ -33,6 +33,9 @@ class FrameChannel {
   // Non-blocking progress: writes queued output, reads what has arrived, and returns the next
   // complete inbound frame if there is one. Call it until it returns nullopt after each wake-up.
   virtual std::optional<InboundFrame> poll() = 0;
+  // Non-blocking output only: writes queued output as far as the transport takes it, reads
+  // nothing; true when nothing is left queued (wants_write() is then false).
+  virtual bool flush() = 0;
 
   // Blocking forms bounded by `deadline`. A timeout fails the channel: after a half-sent request
   // or a missed reply the lane cannot be trusted again (protocol.md 12).

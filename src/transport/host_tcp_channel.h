@@ -26,6 +26,7 @@ class HostTcpChannel final : public FrameChannel {
   std::string peer() const override { return stream_.peer(); }
   void post(std::vector<uint8_t> frame) override { stream_.enqueue(std::move(frame)); }
   std::optional<InboundFrame> poll() override;
+  bool flush() override { return stream_.flush(); }
   void send(std::vector<uint8_t> frame, Deadline deadline) override { stream_.send(std::move(frame), deadline); }
   InboundFrame receive(Deadline deadline) override { return stream_.receive(deadline); }
   int wait_fd() const noexcept override { return stream_.fd(); }

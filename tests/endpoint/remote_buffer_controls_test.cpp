@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -197,4 +198,105 @@ TEST(RemoteBufferControls, CopyFromChecksLengthAndCopiesBytes) {
 }
 
 }  // namespace
+
+wire::ExportBufferResult good_export() {
+  wire::ExportBufferResult r;
+  r.owner_worker_id = 0;
+  r.buffer_id = 7;
+  r.generation = 1;
+  r.address_space = wire::RemoteAddressSpace::REMOTE_WINDOW;
+  r.offset = 16;
+  r.nbytes = 32;
+  r.export_id = 3;
+  r.rkey_or_token = 3;
+  r.access_flags = wire::REMOTE_BUFFER_ACCESS_READ_WRITE;
+  r.transport_profile = "host_tcp";
+  r.transport_descriptor = {1, 2, 3};
+  return r;
+}
+
+wire::ImportBufferResult good_import(const wire::ExportBufferResult& e, int32_t importer, uint32_t access) {
+  wire::ImportBufferResult r;
+  r.importer_worker_id = importer;
+  r.owner_worker_id = e.owner_worker_id;
+  r.buffer_id = e.buffer_id;
+  r.generation = e.generation;
+  r.import_id = 9;
+  r.offset = e.offset;
+  r.nbytes = e.nbytes;
+  r.rkey_or_token = 9;
+  r.access_flags = access;
+  r.transport_profile = e.transport_profile;
+  return r;
+}
+
+TEST(RemoteBufferControls, ExportRequestAndResult) {
+  const ControlRequest req = rc::export_buffer(0, 7, 1, 16, 32, wire::REMOTE_BUFFER_ACCESS_READ_WRITE);
+  EXPECT_EQ(req.name, "EXPORT_BUFFER");
+  const wire::ExportBufferRequest back = wire::decode_export_request(req.payload);
+  EXPECT_EQ(back, (wire::ExportBufferRequest{0, 7, 1, 16, 32, wire::REMOTE_BUFFER_ACCESS_READ_WRITE, {}}));
+  const rc::ExportGrant g =
+      rc::export_result(ok_reply(wire::encode_export_result(good_export())), 0, 7, 1, 16, 32, 0x3);
+  EXPECT_EQ(g.export_id, 3u);
+  EXPECT_EQ(wire::decode_export_result(g.descriptor), good_export()) << "the descriptor is the validated result";
+  auto other = good_export();
+  other.offset = 0;
+  std::string err = control_error([&] { rc::export_result(ok_reply(wire::encode_export_result(other)), 0, 7, 1, 16, 32, 0x3); });
+  EXPECT_NE(err.find("offset"), std::string::npos) << err;
+  other = good_export();
+  other.access_flags = wire::REMOTE_BUFFER_ACCESS_READ;
+  err = control_error([&] { rc::export_result(ok_reply(wire::encode_export_result(other)), 0, 7, 1, 16, 32, 0x3); });
+  EXPECT_NE(err.find("granted access"), std::string::npos) << err;
+  EXPECT_THROW(rc::export_buffer(0, 7, 1, 0, 0, 0x3), ControlError) << "an empty range is refused before sending";
+}
+
+TEST(RemoteBufferControls, ImportRequestCarriesTheExportAndResultIsChecked) {
+  const std::vector<uint8_t> desc = wire::encode_export_result(good_export());
+  const ControlRequest req = rc::import_buffer(1, wire::REMOTE_BUFFER_ACCESS_READ, desc);
+  EXPECT_EQ(req.name, "IMPORT_BUFFER");
+  const wire::ImportBufferRequest back = wire::decode_import_request(req.payload);
+  EXPECT_EQ(back.importer_worker_id, 1);
+  EXPECT_EQ(back.export_desc, good_export());
+  const auto good = good_import(good_export(), 1, wire::REMOTE_BUFFER_ACCESS_READ);
+  const rc::ImportGrant g = rc::import_result(ok_reply(wire::encode_import_result(good)), 1, 0x1, desc);
+  EXPECT_EQ(g.import_id, 9u);
+  EXPECT_EQ(g.rkey_or_token, 9u);
+  auto wrong = good;
+  wrong.importer_worker_id = 2;
+  std::string err = control_error([&] { rc::import_result(ok_reply(wire::encode_import_result(wrong)), 1, 0x1, desc); });
+  EXPECT_NE(err.find("importer"), std::string::npos) << err;
+  EXPECT_EQ(rc::import_id_of(ok_reply(wire::encode_import_result(wrong))), std::optional<uint64_t>(9));
+  wrong = good;
+  wrong.access_flags = wire::REMOTE_BUFFER_ACCESS_READ_WRITE;
+  err = control_error([&] { rc::import_result(ok_reply(wire::encode_import_result(wrong)), 1, 0x1, desc); });
+  EXPECT_NE(err.find("granted access"), std::string::npos) << err;
+  EXPECT_EQ(rc::import_id_of(ControlReply{false, {}, "REJECTED", false}), std::nullopt);
+  EXPECT_THROW(rc::import_buffer(1, wire::REMOTE_BUFFER_ACCESS_READ, std::vector<uint8_t>{1, 2}), ControlError);
+}
+
+TEST(RemoteBufferControls, CrossHostImportRefusalNamesTheRmaProfile) {
+  const std::vector<uint8_t> desc = wire::encode_export_result(good_export());
+  const ControlReply refused{false, {}, "IMPORT_BUFFER answered UNSUPPORTED: host_tcp peer import needs owner and "
+                                        "importer on the same host", false};
+  const std::string err = control_error([&] { rc::import_result(refused, 1, 0x1, desc); });
+  EXPECT_NE(err.find("needs an RMA-capable profile (ucx)"), std::string::npos) << err;
+  EXPECT_NE(err.find("buffer 7 of worker 0"), std::string::npos) << err;
+  EXPECT_NE(err.find("into worker 1"), std::string::npos) << err;
+  // Any other refusal keeps the runner's text as it is.
+  const std::string other = control_error([&] {
+    rc::import_result(ControlReply{false, {}, "IMPORT_BUFFER answered NOT_FOUND: gone", false}, 1, 0x1, desc);
+  });
+  EXPECT_EQ(other.find("RMA-capable"), std::string::npos) << other;
+  EXPECT_NE(other.find("NOT_FOUND: gone"), std::string::npos) << other;
+}
+
+TEST(RemoteBufferControls, ReleaseImportRequestAndEmptyResult) {
+  const ControlRequest req = rc::release_import(1, 0, 7, 1, 9);
+  EXPECT_EQ(req.name, "RELEASE_IMPORT");
+  EXPECT_EQ(wire::decode_release_import(req.payload), (wire::ReleaseImportRequest{1, 0, 7, 1, 9}));
+  rc::release_import_result(ok_reply({}));
+  EXPECT_THROW(rc::release_import_result(ok_reply({1})), ControlError);
+  EXPECT_THROW(rc::release_import(1, 0, 7, 1, 0), ControlError) << "import id 0 is refused before sending";
+}
+
 }  // namespace echelon

@@ -1,8 +1,10 @@
 // A stand-in for a remote L3 session behind RemoteL3Endpoint: caps of kind REMOTE_L3 with the
 // REMOTE_SIDECAR backing, tasks recorded (tensors and a copy of the sidecar) and completed at once
 // or held until the test releases them, and buffer controls answered from an in-memory table
-// through the real wire layouts (protocol.md 9.2). Its state lives in a shared Book, so the test
-// can inspect it after the endpoint moved into the Worker.
+// through the real wire layouts (protocol.md 9.2): allocations, exports and imports (an import
+// only records its mapping; the fake shares no bytes between workers). Its state lives in a shared
+// Book, so the test can inspect it after the endpoint moved into the Worker. Books may share one
+// Journal, which orders controls across workers.
 #pragma once
 
 #include <algorithm>
@@ -19,6 +21,20 @@
 
 namespace echelon::testing {
 
+// "w<worker>:<control>" for every buffer control of every book sharing it, in arrival order.
+struct Journal {
+  std::mutex mu;
+  std::vector<std::string> entries;
+  void add(std::string e) {
+    std::lock_guard l(mu);
+    entries.push_back(std::move(e));
+  }
+  std::vector<std::string> copy() {
+    std::lock_guard l(mu);
+    return entries;
+  }
+};
+
 struct RemoteBook {
   struct Dispatch {
     uint64_t dispatch_id = 0;
@@ -32,6 +48,13 @@ struct RemoteBook {
   std::vector<std::string> log;  // "TASK" and buffer control names, in arrival order
   std::map<uint64_t, std::vector<uint8_t>> buffers;  // live allocations by buffer id
   uint64_t next_buffer = 1;
+  std::map<uint64_t, wire::ImportBufferRequest> imports;  // live mappings by import id
+  uint64_t next_export = 1, next_import = 1;
+  // Controls to refuse: name -> how many more times (each refusal answers with fail_text and
+  // changes nothing). "IMPORT_BUFFER" refusals of a cross-host kind use the runner's own text.
+  std::map<std::string, int> fail_next;
+  std::string fail_text = "REJECTED: injected by the test";
+  std::shared_ptr<Journal> journal;
   bool hold = false;        // tasks wait for release()
   bool fail_tasks = false;  // tasks end TASK_FAILURE
   std::vector<uint64_t> held;
@@ -54,6 +77,14 @@ struct RemoteBook {
     return dispatches.size();
   }
   // Completes held tasks and stops holding new ones.
+  size_t live_imports() {
+    std::lock_guard l(mu);
+    return imports.size();
+  }
+  void fail(const std::string& name, int times = 1) {
+    std::lock_guard l(mu);
+    fail_next[name] = times;
+  }
   void release() {
     Waker* w;
     {
@@ -116,6 +147,11 @@ class FakeRemoteEndpoint final : public WorkerEndpoint {
     if (book_->on_buffer_control) book_->on_buffer_control(r.name);
     std::lock_guard l(book_->mu);
     book_->log.push_back(r.name);
+    if (auto it = book_->fail_next.find(r.name); it != book_->fail_next.end() && it->second > 0) {
+      --it->second;
+      return ControlReply{false, {}, r.name + " answered " + book_->fail_text, false};
+    }
+    if (book_->journal) book_->journal->add("w" + std::to_string(caps_.worker_id) + ":" + r.name);
     try {
       return apply(r);
     } catch (const std::exception& e) {
@@ -152,6 +188,55 @@ class FakeRemoteEndpoint final : public WorkerEndpoint {
         return ControlReply{false, {}, "NOT_FOUND or range outside entry", false};
       if (to) std::memcpy(it->second.data() + req.offset, req.data.data(), req.size);
       else ok.payload.assign(it->second.begin() + req.offset, it->second.begin() + req.offset + req.size);
+      return ok;
+    }
+    if (r.name == "EXPORT_BUFFER") {
+      const auto req = wire::decode_export_request(r.payload);
+      auto it = book_->buffers.find(req.buffer_id);
+      if (req.owner_worker_id != caps_.worker_id || it == book_->buffers.end() || req.offset + req.nbytes > it->second.size())
+        return ControlReply{false, {}, "EXPORT_BUFFER answered NOT_FOUND", false};
+      wire::ExportBufferResult res;
+      res.owner_worker_id = req.owner_worker_id;
+      res.buffer_id = req.buffer_id;
+      res.generation = req.generation;
+      res.offset = req.offset;
+      res.nbytes = req.nbytes;
+      res.export_id = book_->next_export++;
+      res.rkey_or_token = res.export_id;
+      res.access_flags = req.access_flags;
+      res.transport_profile = "host_tcp";
+      res.transport_descriptor = {1, 2, 3};
+      ok.payload = wire::encode_export_result(res);
+      return ok;
+    }
+    if (r.name == "IMPORT_BUFFER") {
+      const auto req = wire::decode_import_request(r.payload);
+      if (req.importer_worker_id != caps_.worker_id || req.export_desc.owner_worker_id == caps_.worker_id)
+        return ControlReply{false, {}, "IMPORT_BUFFER answered REJECTED", false};
+      const uint64_t id = book_->next_import++;
+      book_->imports[id] = req;
+      const auto& e = req.export_desc;
+      wire::ImportBufferResult res;
+      res.importer_worker_id = caps_.worker_id;
+      res.owner_worker_id = e.owner_worker_id;
+      res.buffer_id = e.buffer_id;
+      res.generation = e.generation;
+      res.import_id = id;
+      res.offset = e.offset;
+      res.nbytes = e.nbytes;
+      res.rkey_or_token = id;
+      res.access_flags = req.requested_access_flags;
+      res.transport_profile = e.transport_profile;
+      ok.payload = wire::encode_import_result(res);
+      return ok;
+    }
+    if (r.name == "RELEASE_IMPORT") {
+      const auto req = wire::decode_release_import(r.payload);
+      auto it = book_->imports.find(req.import_id);
+      if (it == book_->imports.end() || it->second.export_desc.buffer_id != req.buffer_id ||
+          it->second.export_desc.owner_worker_id != req.owner_worker_id)
+        return ControlReply{false, {}, "RELEASE_IMPORT answered NOT_FOUND", false};
+      book_->imports.erase(it);
       return ok;
     }
     return ControlReply{false, {}, "UNSUPPORTED control " + r.name, false};

@@ -1,0 +1,153 @@
+// Imports end to end (buffers.md 3, 6, 9.2; BUF-12, 16, 18): a level-4 Worker, a real daemon and
+// two real runners on one host. The owner's allocation is exported, imported by the peer, written
+// by a task on the peer through the imported view, read back on the owner, then released and freed
+// with nothing of either session left in /dev/shm.
+#include <dirent.h>
+
+#include <array>
+#include <cstring>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "echelon/chip_callable.h"
+#include "echelon/remote_buffer.h"
+#include "remote_e2e_helpers.h"
+
+namespace echelon::remote_e2e {
+namespace {
+
+const ChipCallable& inc_u8() {
+  static const ChipCallable k = ChipCallable::from_file(std::string(ECHELON_SESSION_KERNEL_DIR) + "/libsession_kernel_inc_u8.so");
+  return k;
+}
+
+// session_chip_increment: tensor 0 += scalar 0 per byte, on inner chip 0; the kernel's digest
+// follows as four scalar words.
+TaskArgs increment(const RemoteBufferHandle& buf, uint64_t by) {
+  TaskArgs args;
+  args.add(RemoteTensorRef(buf, 0, {static_cast<uint32_t>(buf.nbytes())}, DataType::UINT8), TensorTag::INOUT);
+  args.add_scalar_bits(by);
+  const Digest& d = inc_u8().identity().digest;
+  for (size_t i = 0; i < 4; ++i) {
+    uint64_t word;
+    std::memcpy(&word, d.data() + 8 * i, 8);
+    args.add_scalar_bits(word);
+  }
+  return args;
+}
+
+std::vector<uint8_t> read_back(Worker& w, const RemoteBufferHandle& buf) {
+  std::vector<uint8_t> out(buf.nbytes());
+  w.remote_copy_from(buf, 0, std::as_writable_bytes(std::span(out)));
+  return out;
+}
+
+// Session objects are /es<16 hex>_<k><hex>: "es" + 16 hex digits, then '_'.
+std::set<std::string> session_shm_objects() {
+  std::set<std::string> names;
+  if (DIR* d = ::opendir("/dev/shm")) {
+    while (dirent* e = ::readdir(d)) {
+      const std::string n = e->d_name;
+      if (n.rfind("es", 0) == 0 && n.find('_') == 18) names.insert(n);
+    }
+    ::closedir(d);
+  }
+  return names;
+}
+
+// The "es<session>_" prefix of the one object that appeared since `before`.
+std::string new_session_prefix(const std::set<std::string>& before) {
+  std::set<std::string> created;
+  for (const auto& n : session_shm_objects())
+    if (!before.contains(n)) created.insert(n);
+  EXPECT_EQ(created.size(), 1u) << "one allocation is one shared-memory object of its session";
+  return created.empty() ? std::string("<none>") : created.begin()->substr(0, 19);
+}
+
+std::vector<std::string> objects_with_prefix(const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& n : session_shm_objects())
+    if (n.rfind(prefix, 0) == 0) out.push_back(n);
+  return out;
+}
+
+class RemoteImportE2E : public DaemonTest {
+ protected:
+  // Two remote workers of one daemon, each with one chip that has inc_u8 loaded.
+  void open(Worker& w) {
+    RemoteWorkerSpec s = spec_for(daemon);
+    s.num_chips = 1;
+    owner = w.add_remote_worker(s);
+    peer = w.add_remote_worker(s);
+    w.register_inner_callable(inc_u8(), {owner, peer});
+    inc = w.register_callable(plugin_entry("session_chip_increment"), {owner, peer});
+  }
+  WorkerId owner = kNoWorker, peer = kNoWorker;
+  CallableHandle inc;
+};
+
+TEST_F(RemoteImportE2E, PeerTaskWritesOwnerBytesThroughImport) {
+  Worker w(4, parent_options());
+  open(w);
+  w.init();
+  std::set<std::string> before = session_shm_objects();
+  const RemoteBufferHandle buf = w.remote_malloc(owner, 4);
+  const std::string owner_prefix = new_session_prefix(before);
+  before = session_shm_objects();
+  const RemoteBufferHandle scratch = w.remote_malloc(peer, 1);  // only to learn the peer's session prefix
+  const std::string peer_prefix = new_session_prefix(before);
+  ASSERT_NE(owner_prefix, peer_prefix);
+
+  const std::array<uint8_t, 4> in{10, 11, 12, 13};
+  w.remote_copy_to(buf, 0, std::as_bytes(std::span(in)));
+  const RemoteBufferExport ex = w.remote_export(buf, 0, 4, REMOTE_ACCESS_READ_WRITE);
+  EXPECT_EQ(ex.owner_worker(), owner);
+  const RemoteBufferHandle imported = w.remote_import(ex, peer, REMOTE_ACCESS_READ_WRITE);
+  EXPECT_TRUE(imported.is_imported());
+  EXPECT_EQ(imported.worker(), peer);
+  EXPECT_EQ(imported.owner_worker(), owner);
+  EXPECT_EQ(imported.address_space(), RemoteSpace::REMOTE_WINDOW);
+  EXPECT_EQ(objects_with_prefix(peer_prefix).size(), 1u) << "an import maps the owner's object, it creates none";
+
+  // The owner handle runs only on the owner, the import only on the peer.
+  w.run([&](Orchestrator& o) {
+    const std::string err = [&] {
+      try {
+        o.submit_next_level(inc, increment(imported, 1), {}, owner);
+      } catch (const std::exception& e) {
+        return std::string(e.what());
+      }
+      return std::string();
+    }();
+    EXPECT_NE(err.find("no eligible remote worker"), std::string::npos) << err;
+    o.submit_next_level(inc, increment(imported, 1), {}, peer);
+  });
+  EXPECT_EQ(read_back(w, buf), (std::vector<uint8_t>{11, 12, 13, 14}));
+
+  // A second import of the same export (read only), released before the writable one.
+  const RemoteBufferHandle reader = w.remote_import(ex, peer, REMOTE_ACCESS_READ);
+  w.remote_release_import(reader);
+  w.remote_free(buf);  // waits for the remaining import
+  EXPECT_EQ(objects_with_prefix(owner_prefix).size(), 1u) << "freed while the peer still maps it";
+  w.remote_release_import(imported);  // RELEASE_IMPORT, then the owed FREE_REMOTE_BUFFER
+  EXPECT_TRUE(objects_with_prefix(owner_prefix).empty()) << "the owner's allocation survived its free";
+  w.remote_free(scratch);
+  EXPECT_TRUE(objects_with_prefix(peer_prefix).empty());
+  const std::string err = [&] {
+    try {
+      w.remote_import(ex, peer, REMOTE_ACCESS_READ);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  }();
+  EXPECT_NE(err.find("stale export"), std::string::npos) << err;
+  w.close();
+  EXPECT_TRUE(objects_with_prefix(owner_prefix).empty());
+  EXPECT_TRUE(objects_with_prefix(peer_prefix).empty());
+}
+
+}  // namespace
+}  // namespace echelon::remote_e2e
