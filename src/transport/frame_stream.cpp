@@ -105,14 +105,8 @@ bool FrameStream::feed_assembler_from_staging() {
 }
 
 InboundFrame FrameStream::take_frame() {
-  const wire::FrameView view = assembler_.frame();
-  InboundFrame out{view.header, std::vector<uint8_t>(wire::FRAME_HEADER_BYTES + view.payload.size())};
-  wire::encode_frame_header(view.header, std::span<uint8_t, wire::FRAME_HEADER_BYTES>(out.bytes.data(),
-                                                                                       wire::FRAME_HEADER_BYTES));
-  if (!view.payload.empty())
-    std::memcpy(out.bytes.data() + wire::FRAME_HEADER_BYTES, view.payload.data(), view.payload.size());
-  assembler_.reset();
-  return out;
+  const wire::FrameHeader header = assembler_.frame().header;
+  return InboundFrame{header, assembler_.take()};
 }
 
 std::optional<InboundFrame> FrameStream::poll_frame() {

@@ -24,12 +24,16 @@ class FrameAssembler {
   bool commit(size_t n);
 
   bool ready() const { return state_ == State::READY; }
-  // The completed frame; valid until reset().
+  // The completed frame; valid until reset() or take().
   FrameView frame() const;
-  // Starts the next frame, keeping payload storage for reuse.
+  // Hands over the completed frame's bytes (header then payload, contiguous, as received) and
+  // starts the next frame. The payload was read straight into this storage, so a large frame
+  // reaches its consumer without another copy.
+  std::vector<uint8_t> take();
+  // Starts the next frame, keeping the frame storage for reuse.
   void reset();
-  // Storage currently reserved for payloads (lets tests prove a bad header allocated nothing).
-  size_t payload_capacity() const { return payload_.capacity(); }
+  // Storage currently reserved for frames (lets tests prove a bad header allocated nothing).
+  size_t payload_capacity() const { return frame_.capacity(); }
 
  private:
   enum class State { HEADER, PAYLOAD, READY, FAILED };
@@ -39,7 +43,7 @@ class FrameAssembler {
   std::array<uint8_t, FRAME_HEADER_BYTES> header_bytes_{};
   size_t have_ = 0;  // bytes of the current part (header or payload) received so far
   FrameHeader header_;
-  std::vector<uint8_t> payload_;
+  std::vector<uint8_t> frame_;  // header copy + payload, sized once the header validated
 };
 
 }  // namespace echelon::wire
