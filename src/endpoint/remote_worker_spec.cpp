@@ -5,6 +5,7 @@
 
 #include "echelon/errors.h"
 #include "echelon/remote_worker.h"
+#include "endpoint/remote_buffer_controls.h"
 #include "fmt/format.h"
 #include "remote/manifest.h"
 #include "transport/endpoint_address.h"
@@ -41,6 +42,9 @@ void RemoteWorkerSpec::validate() const {
   if (num_chips > remote::MAX_CHIPS) reject("num_chips", fmt::format("{} is above {}", num_chips, remote::MAX_CHIPS));
   if (num_sub_workers > remote::MAX_SUB_WORKERS)
     reject("num_sub_workers", fmt::format("{} is above {}", num_sub_workers, remote::MAX_SUB_WORKERS));
+  if (copy_chunk_bytes == 0 || copy_chunk_bytes > remote_controls::max_copy_chunk_bytes())
+    reject("copy_chunk_bytes",
+           fmt::format("{} is not in [1, {}] (one COPY control frame)", copy_chunk_bytes, remote_controls::max_copy_chunk_bytes()));
   if (heap_ring_bytes % 1024 != 0 || heap_ring_bytes < remote::MIN_HEAP_RING_BYTES ||
       heap_ring_bytes > remote::MAX_HEAP_RING_BYTES)
     reject("heap_ring_bytes", fmt::format("{} is not a multiple of 1024 in [2^20, 2^40]", heap_ring_bytes));

@@ -89,7 +89,7 @@ void RemoteMemory::copy_to(const RemoteBufferHandle& dst, uint64_t offset, std::
     detail::RemoteSlotRefs use;
     if (!use.capture(rec)) throw std::invalid_argument(fmt::format("{}: handle was released (buffer {})", api, id.buffer_id));
     Engine::LaneHold hold = engine_.hold_lane(lane);  // no TASK between two chunks (BUF-8)
-    const uint64_t chunk = remote_controls::max_copy_chunk_bytes();
+    const uint64_t chunk = copy_chunk(id.owner);
     for (uint64_t done = 0; done < src.size();) {
       const uint64_t n = std::min<uint64_t>(chunk, src.size() - done);
       try {
@@ -118,7 +118,7 @@ void RemoteMemory::copy_from(const RemoteBufferHandle& src, uint64_t offset, std
     detail::RemoteSlotRefs use;
     if (!use.capture(rec)) throw std::invalid_argument(fmt::format("{}: handle was released (buffer {})", api, id.buffer_id));
     Engine::LaneHold hold = engine_.hold_lane(lane);
-    const uint64_t chunk = remote_controls::max_copy_chunk_bytes();
+    const uint64_t chunk = copy_chunk(id.owner);
     for (uint64_t done = 0; done < dst.size();) {
       const uint64_t n = std::min<uint64_t>(chunk, dst.size() - done);
       try {
@@ -212,6 +212,12 @@ RemoteMemory::FreeOutcome RemoteMemory::send_claimed_free(detail::RemoteBufferRe
 void RemoteMemory::forget_settled() {
   std::lock_guard l(mu_);
   std::erase_if(owed_, [](const auto& r) { return !r->free_owed(); });
+}
+
+uint64_t RemoteMemory::copy_chunk(WorkerId worker) const {
+  const auto it = copy_chunk_.find(worker);
+  const uint64_t limit = remote_controls::max_copy_chunk_bytes();
+  return it == copy_chunk_.end() ? limit : std::min(it->second, limit);
 }
 
 void RemoteMemory::flush_due() noexcept {

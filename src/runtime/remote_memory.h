@@ -31,6 +31,7 @@
 // runner frees everything at exit.
 #pragma once
 
+#include <map>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -49,6 +50,9 @@ namespace echelon {
 class RemoteMemory {
  public:
   RemoteMemory(Engine& engine, double control_timeout_s) : engine_(engine), control_timeout_s_(control_timeout_s) {}
+
+  // The copy chunk of one remote worker (RemoteWorkerSpec::copy_chunk_bytes); set before init().
+  void set_copy_chunk(WorkerId worker, uint64_t bytes) { copy_chunk_[worker] = bytes; }
 
   RemoteBufferHandle malloc(WorkerId worker, uint64_t nbytes);
   void copy_to(const RemoteBufferHandle& dst, uint64_t offset, std::span<const std::byte> src);
@@ -98,6 +102,8 @@ class RemoteMemory {
   const double control_timeout_s_;
   mutable std::mutex mu_;  // guards owed_; never held while a control is sent
   std::vector<std::shared_ptr<detail::RemoteBufferRecord>> owed_;
+  uint64_t copy_chunk(WorkerId worker) const;
+  std::map<WorkerId, uint64_t> copy_chunk_;  // written before init() only, then read-only
 };
 
 }  // namespace echelon

@@ -230,6 +230,7 @@ WorkerId Worker::add_remote_worker(const RemoteWorkerSpec& spec) {
   RemoteL3Endpoint* remote = endpoint.get();
   im.engine.add_lane(std::move(endpoint));
   im.remotes.emplace(id, remote);
+  im.remote_memory.set_copy_chunk(id, spec.copy_chunk_bytes);
   ++im.next_worker_id;
   return id;
 }

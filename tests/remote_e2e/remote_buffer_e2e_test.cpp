@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <set>
@@ -130,6 +131,23 @@ TEST_F(RemoteBufferE2E, LargeCopyRoundTripsInChunks) {
   const std::vector<uint8_t> back = read_back(w, buf);
   EXPECT_TRUE(back == data) << "40 MiB copy did not round-trip";
   w.remote_free(buf);
+  w.close();
+}
+
+TEST_F(RemoteBufferE2E, SmallCopyChunksRoundTrip) {
+  Worker w(4, parent_options());
+  RemoteWorkerSpec s = spec_for(daemon);
+  s.copy_chunk_bytes = 1000;  // not a power of two: chunk edges fall mid-pattern
+  const WorkerId r = w.add_remote_worker(s);
+  w.init();
+  std::vector<uint8_t> data(10'500);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 3);
+  const RemoteBufferHandle buf = w.remote_malloc(r, data.size());
+  w.remote_copy_to(buf, 0, std::as_bytes(std::span(data)));
+  EXPECT_EQ(read_back(w, buf), data);
+  std::vector<uint8_t> middle(2'345);
+  w.remote_copy_from(buf, 4'321, std::as_writable_bytes(std::span(middle)));
+  EXPECT_TRUE(std::equal(middle.begin(), middle.end(), data.begin() + 4'321));
   w.close();
 }
 

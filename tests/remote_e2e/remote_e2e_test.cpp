@@ -257,6 +257,10 @@ TEST(RemoteWorkerSpecTest, InvalidSpecRejectedBeforeAnything) {
             std::string::npos);
   EXPECT_NE(rejected([](auto& s) { s.auth_secret_file = "/nonexistent/secret"; }).find("auth_secret_file"),
             std::string::npos);
+  EXPECT_NE(rejected([](auto& s) { s.copy_chunk_bytes = 0; }).find("RemoteWorkerSpec.copy_chunk_bytes"),
+            std::string::npos);
+  EXPECT_NE(rejected([](auto& s) { s.copy_chunk_bytes = uint64_t{16} << 20; }).find("RemoteWorkerSpec.copy_chunk_bytes"),
+            std::string::npos);
   // Nothing was added: the next worker still gets id 0.
   RemoteWorkerSpec ok;
   ok.port = 19073;
