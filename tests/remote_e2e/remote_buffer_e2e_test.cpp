@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <fstream>
 #include <set>
 #include <span>
 #include <string>
@@ -56,6 +57,20 @@ std::set<std::string> session_shm_objects() {
     ::closedir(d);
   }
   return names;
+}
+
+// Session owner objects ("es<16 hex>_b<hex>") that process `pid` has mapped.
+std::vector<std::string> mapped_session_objects(pid_t pid) {
+  std::set<std::string> names;
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  for (std::string line; std::getline(maps, line);) {
+    const auto at = line.find("/dev/shm/es");
+    if (at == std::string::npos) continue;
+    std::string name = line.substr(at + 9);
+    if (const auto space = name.find(' '); space != std::string::npos) name.resize(space);
+    if (name.size() > 19 && name[18] == '_' && name[19] == 'b') names.insert(name);
+  }
+  return {names.begin(), names.end()};
 }
 
 class RemoteBufferE2E : public DaemonTest {
@@ -152,22 +167,20 @@ TEST_F(RemoteBufferE2E, SmallCopyChunksRoundTrip) {
 }
 
 TEST_F(RemoteBufferE2E, DaemonSweepsSharedMemoryOfAKilledRunner) {
-  const std::set<std::string> before = session_shm_objects();
   Worker w(4, parent_options());
   const WorkerId r = open(w);
   w.init();
   const RemoteBufferHandle buf = w.remote_malloc(r, 4096);
-  std::set<std::string> created;
-  for (const auto& n : session_shm_objects())
-    if (!before.contains(n)) created.insert(n);
-  ASSERT_EQ(created.size(), 1u) << "the allocation is one shared-memory object of the session";
   const pid_t runner = daemon.wait_for_single_runner();
   ASSERT_GT(runner, 0);
+  // The allocation is the runner's own mapping of a session object (other tests may be creating
+  // objects of their sessions in parallel, so /dev/shm alone cannot say which one is ours).
+  const std::vector<std::string> mapped = mapped_session_objects(runner);
+  ASSERT_EQ(mapped.size(), 1u) << "the allocation is one shared-memory object of the session";
+  const std::string object = mapped.front();
+  ASSERT_TRUE(session_shm_objects().contains(object));
   ::kill(runner, SIGKILL);  // no chance to clean up after itself
-  EXPECT_TRUE(wait_until([&] {
-    const auto now = session_shm_objects();
-    return !now.contains(*created.begin());
-  })) << *created.begin() << " survived its runner";
+  EXPECT_TRUE(wait_until([&] { return !session_shm_objects().contains(object); })) << object << " survived its runner";
   EXPECT_TRUE(wait_until([&] { return !w.health(r).ready; }));
   w.close();
 }
