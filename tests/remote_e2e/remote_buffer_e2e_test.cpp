@@ -1,6 +1,5 @@
 // Remote buffers through the public API, end to end: a level-4 Worker, a real daemon and real
 // runners whose inner chips run the session test kernels (loaded from the bootstrap manifest).
-#include <dirent.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include "echelon/chip_callable.h"
 #include "echelon/remote_buffer.h"
 #include "remote_e2e_helpers.h"
+#include "shm_probe.h"
 
 namespace echelon::remote_e2e {
 namespace {
@@ -45,32 +45,6 @@ std::vector<uint8_t> read_back(Worker& w, const RemoteBufferHandle& buf) {
   std::vector<uint8_t> out(buf.nbytes());
   w.remote_copy_from(buf, 0, std::as_writable_bytes(std::span(out)));
   return out;
-}
-
-std::set<std::string> session_shm_objects() {
-  std::set<std::string> names;
-  if (DIR* d = ::opendir("/dev/shm")) {
-    while (dirent* e = ::readdir(d)) {
-      const std::string n = e->d_name;
-      if (n.rfind("es", 0) == 0 && n.find('_') == 18) names.insert(n);
-    }
-    ::closedir(d);
-  }
-  return names;
-}
-
-// Session owner objects ("es<16 hex>_b<hex>") that process `pid` has mapped.
-std::vector<std::string> mapped_session_objects(pid_t pid) {
-  std::set<std::string> names;
-  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
-  for (std::string line; std::getline(maps, line);) {
-    const auto at = line.find("/dev/shm/es");
-    if (at == std::string::npos) continue;
-    std::string name = line.substr(at + 9);
-    if (const auto space = name.find(' '); space != std::string::npos) name.resize(space);
-    if (name.size() > 19 && name[18] == '_' && name[19] == 'b') names.insert(name);
-  }
-  return {names.begin(), names.end()};
 }
 
 class RemoteBufferE2E : public DaemonTest {
@@ -175,9 +149,9 @@ TEST_F(RemoteBufferE2E, DaemonSweepsSharedMemoryOfAKilledRunner) {
   ASSERT_GT(runner, 0);
   // The allocation is the runner's own mapping of a session object (other tests may be creating
   // objects of their sessions in parallel, so /dev/shm alone cannot say which one is ours).
-  const std::vector<std::string> mapped = mapped_session_objects(runner);
+  const std::set<std::string> mapped = mapped_owner_objects({runner});
   ASSERT_EQ(mapped.size(), 1u) << "the allocation is one shared-memory object of the session";
-  const std::string object = mapped.front();
+  const std::string object = *mapped.begin();
   ASSERT_TRUE(session_shm_objects().contains(object));
   ::kill(runner, SIGKILL);  // no chance to clean up after itself
   EXPECT_TRUE(wait_until([&] { return !session_shm_objects().contains(object); })) << object << " survived its runner";

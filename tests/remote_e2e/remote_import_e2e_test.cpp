@@ -2,7 +2,6 @@
 // two real runners on one host. The owner's allocation is exported, imported by the peer, written
 // by a task on the peer through the imported view, read back on the owner, then released and freed
 // with nothing of either session left in /dev/shm.
-#include <dirent.h>
 
 #include <array>
 #include <cstring>
@@ -14,6 +13,7 @@
 #include "echelon/chip_callable.h"
 #include "echelon/remote_buffer.h"
 #include "remote_e2e_helpers.h"
+#include "shm_probe.h"
 
 namespace echelon::remote_e2e {
 namespace {
@@ -45,32 +45,13 @@ std::vector<uint8_t> read_back(Worker& w, const RemoteBufferHandle& buf) {
 }
 
 // Session objects are /es<16 hex>_<k><hex>: "es" + 16 hex digits, then '_'.
-std::set<std::string> session_shm_objects() {
-  std::set<std::string> names;
-  if (DIR* d = ::opendir("/dev/shm")) {
-    while (dirent* e = ::readdir(d)) {
-      const std::string n = e->d_name;
-      if (n.rfind("es", 0) == 0 && n.find('_') == 18) names.insert(n);
-    }
-    ::closedir(d);
-  }
-  return names;
-}
-
-// The "es<session>_" prefix of the one object that appeared since `before`.
-std::string new_session_prefix(const std::set<std::string>& before) {
+// The "es<session>_" prefix of the one owner object this daemon's runners mapped since `before`.
+std::string new_session_prefix(const Daemon& daemon, const std::set<std::string>& before) {
   std::set<std::string> created;
-  for (const auto& n : session_shm_objects())
+  for (const auto& n : mapped_owner_objects(daemon.runners()))
     if (!before.contains(n)) created.insert(n);
   EXPECT_EQ(created.size(), 1u) << "one allocation is one shared-memory object of its session";
   return created.empty() ? std::string("<none>") : created.begin()->substr(0, 19);
-}
-
-std::vector<std::string> objects_with_prefix(const std::string& prefix) {
-  std::vector<std::string> out;
-  for (const auto& n : session_shm_objects())
-    if (n.rfind(prefix, 0) == 0) out.push_back(n);
-  return out;
 }
 
 class RemoteImportE2E : public DaemonTest {
@@ -92,12 +73,12 @@ TEST_F(RemoteImportE2E, PeerTaskWritesOwnerBytesThroughImport) {
   Worker w(4, parent_options());
   open(w);
   w.init();
-  std::set<std::string> before = session_shm_objects();
+  std::set<std::string> before = mapped_owner_objects(daemon.runners());
   const RemoteBufferHandle buf = w.remote_malloc(owner, 4);
-  const std::string owner_prefix = new_session_prefix(before);
-  before = session_shm_objects();
+  const std::string owner_prefix = new_session_prefix(daemon, before);
+  before = mapped_owner_objects(daemon.runners());
   const RemoteBufferHandle scratch = w.remote_malloc(peer, 1);  // only to learn the peer's session prefix
-  const std::string peer_prefix = new_session_prefix(before);
+  const std::string peer_prefix = new_session_prefix(daemon, before);
   ASSERT_NE(owner_prefix, peer_prefix);
 
   const std::array<uint8_t, 4> in{10, 11, 12, 13};
