@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <tuple>
 #include <vector>
 
 namespace echelon::bench {
@@ -84,23 +85,32 @@ namespace {
 constexpr size_t PING_BYTES = 64;  // about one header-only SLR3 frame plus slack
 }  // namespace
 
-double tcp_pingpong_rtt_p50_us(int iterations) {
-  using Clock = std::chrono::steady_clock;
-  const auto [fd, pid] = fork_peer([&](int peer) {
+TcpPingPong::TcpPingPong() {
+  std::tie(fd_, pid_) = fork_peer([](int peer) {
     uint8_t buf[PING_BYTES];
     while (read_exact(peer, buf, sizeof buf) && write_all(peer, buf, sizeof buf)) {
     }
   });
+}
+
+TcpPingPong::~TcpPingPong() {
+  ::close(fd_);  // the child sees EOF and exits
+  reap(pid_);
+}
+
+double TcpPingPong::once_us() {
+  using Clock = std::chrono::steady_clock;
   uint8_t buf[PING_BYTES] = {};
+  const auto t0 = Clock::now();
+  if (!write_all(fd_, buf, sizeof buf) || !read_exact(fd_, buf, sizeof buf)) die("ping-pong");
+  return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+}
+
+double tcp_pingpong_rtt_p50_us(int iterations) {
+  TcpPingPong peer;
   std::vector<double> rtt;
   rtt.reserve(iterations);
-  for (int i = 0; i < iterations; ++i) {
-    const auto t0 = Clock::now();
-    if (!write_all(fd, buf, sizeof buf) || !read_exact(fd, buf, sizeof buf)) die("ping-pong");
-    rtt.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-  }
-  ::close(fd);  // the child sees EOF and exits
-  reap(pid);
+  for (int i = 0; i < iterations; ++i) rtt.push_back(peer.once_us());
   std::nth_element(rtt.begin(), rtt.begin() + rtt.size() / 2, rtt.end());
   return rtt[rtt.size() / 2];
 }

@@ -39,6 +39,21 @@ std::pair<int, pid_t> fork_peer(Body child_body) {
   return {fd, pid};
 }
 
+// A forked echo peer for small-message ping-pongs. Fork it before the caller starts threads.
+class TcpPingPong {
+ public:
+  TcpPingPong();
+  ~TcpPingPong();
+  TcpPingPong(const TcpPingPong&) = delete;
+  TcpPingPong& operator=(const TcpPingPong&) = delete;
+  // One round trip, in µs.
+  double once_us();
+
+ private:
+  int fd_ = -1;
+  pid_t pid_ = -1;
+};
+
 // Median round trip of `iterations` small-message ping-pongs with a forked echo peer, in µs.
 double tcp_pingpong_rtt_p50_us(int iterations);
 

@@ -65,26 +65,34 @@ double session_startup_ms_p50(const LocalDaemon& daemon, int sessions) {
 
 struct RemoteFigures {
   double rtt_us_p50 = 0;
+  double tcp_rtt_us_p50 = 0;
   double back_to_back_us_per_task = 0;
 };
 
-// One session: `runs` single-task runs (median round trip), then `batches` runs of 1,000
-// independent tasks each (median time per task).
+// One session: `runs` single-task runs (median round trip), each followed by one raw TCP
+// ping-pong, then `batches` runs of 1,000 independent tasks each (median time per task).
+// Interleaving puts the remote round trip and its baseline in the same machine state: on an
+// idle 2-core box both are bimodal (wake-up latency), and separate phases could land in
+// different modes, making their ratio meaningless.
 RemoteFigures remote_task_figures(const LocalDaemon& daemon, int runs, int batches) {
   constexpr int kBackToBackTasks = 1000;
+  TcpPingPong tcp;  // forked before the Worker starts any thread
   Worker w(4, parent_options());
   const WorkerId id = w.add_remote_worker(loopback_spec(daemon));
   const auto noop = w.register_callable(noop_entry(), {id});
   w.init();
   RemoteFigures f;
-  std::vector<double> rtt;
+  std::vector<double> rtt, tcp_rtt;
   rtt.reserve(runs);
+  tcp_rtt.reserve(runs);
   for (int i = 0; i < runs; ++i) {
     const auto t0 = Clock::now();
     w.run([&](Orchestrator& o) { o.submit_next_level(noop, TaskArgs{}, {}, id); });
     rtt.push_back(elapsed_us(t0));
+    tcp_rtt.push_back(tcp.once_us());
   }
   f.rtt_us_p50 = median(rtt);
+  f.tcp_rtt_us_p50 = median(tcp_rtt);
   std::vector<double> per_task;
   for (int b = 0; b < batches; ++b) {
     const auto t0 = Clock::now();
@@ -104,8 +112,8 @@ void run_remote(const BenchOptions& opts, Report& report) {
                                                 .plugin_dirs = {ECHELON_SESSION_PLUGIN_DIR},
                                                 .session_binary = ECHELON_SESSION_BINARY,
                                                 .log_level = "error"});
-  const RemoteFigures remote = remote_task_figures(daemon, opts.quick ? 2000 : 20000, opts.quick ? 1 : 9);
-  const double tcp = tcp_pingpong_rtt_p50_us(opts.quick ? 20000 : 100000);
+  const RemoteFigures remote = remote_task_figures(daemon, opts.quick ? 4000 : 20000, opts.quick ? 1 : 9);
+  const double tcp = remote.tcp_rtt_us_p50;
   const double startup = session_startup_ms_p50(daemon, opts.quick ? 11 : 51);
   report.figure("remote_rtt_us_p50", remote.rtt_us_p50);
   report.figure("remote_back_to_back_us_per_task", remote.back_to_back_us_per_task);
