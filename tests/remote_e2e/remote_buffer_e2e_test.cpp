@@ -13,39 +13,12 @@
 
 #include "echelon/chip_callable.h"
 #include "echelon/remote_buffer.h"
+#include "chip_increment.h"
 #include "remote_e2e_helpers.h"
 #include "shm_probe.h"
 
 namespace echelon::remote_e2e {
 namespace {
-
-const ChipCallable& inc_u8() {
-  static const ChipCallable k = ChipCallable::from_file(std::string(ECHELON_SESSION_KERNEL_DIR) + "/libsession_kernel_inc_u8.so");
-  return k;
-}
-
-void push_digest(TaskArgs& args, const Digest& d) {
-  for (size_t i = 0; i < 4; ++i) {
-    uint64_t word;
-    std::memcpy(&word, d.data() + 8 * i, 8);
-    args.add_scalar_bits(word);
-  }
-}
-
-// session_chip_increment: tensor 0 += scalar 0 per byte, on inner chip 0.
-TaskArgs increment(const RemoteBufferHandle& buf, uint64_t by, TensorTag tag = TensorTag::INOUT) {
-  TaskArgs args;
-  args.add(RemoteTensorRef(buf, 0, {static_cast<uint32_t>(buf.nbytes())}, DataType::UINT8), tag);
-  args.add_scalar_bits(by);
-  push_digest(args, inc_u8().identity().digest);
-  return args;
-}
-
-std::vector<uint8_t> read_back(Worker& w, const RemoteBufferHandle& buf) {
-  std::vector<uint8_t> out(buf.nbytes());
-  w.remote_copy_from(buf, 0, std::as_writable_bytes(std::span(out)));
-  return out;
-}
 
 class RemoteBufferE2E : public DaemonTest {
  protected:

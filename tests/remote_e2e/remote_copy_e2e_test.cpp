@@ -4,11 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -18,6 +16,7 @@
 #include "endpoint/remote_buffer_controls.h"
 #include "endpoint/remote_l3_endpoint.h"
 #include "endpoint/remote_task_args.h"
+#include "open_endpoint.h"
 #include "remote_e2e_helpers.h"
 #include "wire/task_payload.h"
 
@@ -118,49 +117,12 @@ TEST_F(RemoteCopyE2E, FreedHandleIsRefusedByTheParent) {
   EXPECT_TRUE(w.health(id).ready) << w.health(id).reason;
 }
 
-// Rung by the endpoint's I/O thread; lets the test wait (bounded) for the endpoint's events.
-class EventWaker final : public Waker {
- public:
-  void wake() noexcept override {
-    std::lock_guard lock(mu_);
-    ++rings_;
-    cv_.notify_all();
-  }
-  // Polls until `n` events arrived in total or `timeout` passed; everything polled so far.
-  std::vector<EndpointEvent> await(WorkerEndpoint& ep, size_t n, std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    std::unique_lock lock(mu_);
-    for (;;) {
-      const uint64_t seen = rings_;
-      lock.unlock();
-      ep.poll(events_);
-      lock.lock();
-      if (events_.size() >= n || !cv_.wait_until(lock, deadline, [&] { return rings_ != seen; })) return events_;
-    }
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t rings_ = 0;
-  std::vector<EndpointEvent> events_;
-};
-
 // The runner's own check: the parent never sends a freed handle, so the descriptor and the copy
 // are built by hand and go straight through a RemoteL3Endpoint (worker 0 of a fresh session).
 TEST_F(RemoteCopyE2E, FreedGenerationIsRefusedByTheRunner) {
-  RemoteL3Endpoint ep(spec_for(daemon), 0, 4);
-  const RemoteCallable sum = plugin_entry("session_check_inline_sum");
-  ep.add_dispatcher_entry(sum);
-  const Deadline ready_by = Clock::now() + std::chrono::seconds(15);
-  ep.launch(LaunchContext{nullptr, ready_by});
-  ep.await_ready(ready_by);
-  EventWaker waker;
-  ep.attach(&waker);
-  auto control = [&](const ControlRequest& r) { return ep.control(r, Clock::now() + std::chrono::seconds(10)); };
-
-  const rc::Allocation a = rc::alloc_result(control(rc::alloc(16)), 0, 16);
-  rc::free_result(control(rc::free_buffer(0, a.buffer_id, a.generation)));
+  OpenEndpoint open(daemon, {"session_check_inline_sum"});
+  const rc::Allocation a = rc::alloc_result(open.control(rc::alloc(16)), 0, 16);
+  rc::free_result(open.control(rc::free_buffer(0, a.buffer_id, a.generation)));
 
   RemoteTensorDesc freed;
   freed.address_space = RemoteSpace::REMOTE_DEVICE;
@@ -174,30 +136,20 @@ TEST_F(RemoteCopyE2E, FreedGenerationIsRefusedByTheRunner) {
   RemoteArgs remote;
   remote.descs = {freed};
   remote.handles = {nullptr};
-  std::vector<Tensor> tensors{wire::remote_placeholder(to_wire_desc(freed), std::vector<uint32_t>{16}, DataType::UINT8)};
-  std::vector<uint64_t> scalars{0};
-  CallConfig config;
-  DispatchRequest task;
-  task.remote = &remote;
-  task.dispatch_id = 1;
-  task.callable = &sum.identity();
-  task.config = &config;
-  task.tensors = &tensors;
-  task.scalars = &scalars;
-  ep.submit(task);
-  const std::vector<EndpointEvent> events = waker.await(ep, 1, std::chrono::seconds(10));
+  open.submit(1, 0, {0}, {wire::remote_placeholder(to_wire_desc(freed), std::vector<uint32_t>{16}, DataType::UINT8)},
+              &remote);
+  const std::vector<EndpointEvent> events = open.waker.await(open.ep, 1, std::chrono::seconds(10));
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].outcome, Outcome::TASK_FAILURE);
   EXPECT_TRUE(contains(events[0].message, "was freed")) << events[0].message;
 
   const std::vector<std::byte> bytes(16, std::byte{1});
-  const ControlReply copy = control(rc::copy_to(0, a.buffer_id, a.generation, 0, bytes));
+  const ControlReply copy = open.control(rc::copy_to(0, a.buffer_id, a.generation, 0, bytes));
   EXPECT_FALSE(copy.ok);
   EXPECT_FALSE(copy.uncertain) << "a refused copy was not applied: " << copy.error;
   EXPECT_TRUE(contains(copy.error, "COPY_TO_REMOTE")) << copy.error;
   EXPECT_TRUE(contains(copy.error, "was freed")) << copy.error;
-  EXPECT_TRUE(ep.health().ready) << "refusals fail only the request: " << ep.health().reason;
-  ep.shutdown(Clock::now() + std::chrono::seconds(5));
+  EXPECT_TRUE(open.ep.health().ready) << "refusals fail only the request: " << open.ep.health().reason;
 }
 
 }  // namespace
