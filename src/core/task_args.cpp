@@ -3,37 +3,18 @@
 #include <stdexcept>
 
 #include "core/remote_buffer_record.h"
+#include "core/remote_placeholder.h"
 #include "echelon/errors.h"
 #include "fmt/format.h"
 
 namespace echelon {
 namespace {
 
-// Generation of every HOST_INLINE placeholder: 0 is reserved (protocol.md 6.3).
-constexpr uint32_t kInlineGeneration = 1;
-
-// The owner's worker id as the 8-byte nonce of a remote placeholder: little-endian two's
-// complement, the same rule as wire::owner_nonce_for_worker (core does not depend on wire).
-std::array<uint8_t, OWNER_INSTANCE_ID_BYTES> owner_nonce(WorkerId worker) {
-  std::array<uint8_t, OWNER_INSTANCE_ID_BYTES> nonce{};
-  const uint64_t v = static_cast<uint64_t>(static_cast<int64_t>(worker));
-  for (size_t i = 0; i < nonce.size(); ++i) nonce[i] = static_cast<uint8_t>(v >> (8 * i));
-  return nonce;
-}
-
 // protocol.md 6.3 "What the parent puts in the placeholder".
 Tensor remote_placeholder(const RemoteTensorDesc& d, const RemoteTensorRef& ref) {
-  const bool inline_arg = d.address_space == RemoteSpace::HOST_INLINE;
-  BufferDescriptor b;
-  b.magic = BufferDescriptor::MAGIC;
-  b.address_space = d.address_space == RemoteSpace::REMOTE_DEVICE ? AddressSpace::DEVICE : AddressSpace::HOST;
-  b.access = AccessMode::READWRITE;
-  b.backend_kind = BackendKind::REMOTE_SIDECAR;
-  if (!inline_arg) b.identity.owner_instance_id = owner_nonce(d.owner_worker_id);
-  b.identity.buffer_id = inline_arg ? 0 : d.buffer_id;
-  b.identity.generation = inline_arg ? kInlineGeneration : static_cast<uint32_t>(d.generation);
-  b.nbytes = d.nbytes;
-  b.owner_worker_path_id = inline_arg ? 0 : static_cast<uint32_t>(d.owner_worker_id);
+  const BufferDescriptor b = remote_placeholder_backing(
+      {d.address_space == RemoteSpace::HOST_INLINE, d.address_space == RemoteSpace::REMOTE_DEVICE, d.owner_worker_id,
+       d.buffer_id, d.generation, d.nbytes});
   return Tensor::view(b, 0, std::span<const uint32_t>(ref.shape().data(), ref.shape().size()), ref.dtype());
 }
 

@@ -7,13 +7,11 @@
 #include "wire/call_config_wire.h"
 #include "wire/limits.h"
 #include "wire/tensor_wire.h"
+#include "core/remote_placeholder.h"
 #include "wire/wire_error.h"
 
 namespace echelon::wire {
 namespace {
-
-// Inline arguments have no allocation; generation 0 is reserved, so they use 1.
-constexpr uint32_t kInlineGeneration = 1;
 
 std::string arg_field(const char* list, size_t i) { return fmt::format("RemoteTaskArgsWire.{}[{}]", list, i); }
 
@@ -56,24 +54,14 @@ void validate_args(const RemoteTaskArgsWire& a) {
 }  // namespace
 
 std::array<uint8_t, OWNER_INSTANCE_ID_BYTES> owner_nonce_for_worker(int32_t worker_id) {
-  std::array<uint8_t, OWNER_INSTANCE_ID_BYTES> nonce{};
-  store_le(nonce.data(), static_cast<uint64_t>(static_cast<int64_t>(worker_id)));
-  return nonce;
+  return remote_owner_nonce(worker_id);
 }
 
 Tensor remote_placeholder(const RemoteTensorDescWire& d, std::span<const uint32_t> shape, DataType dtype,
                           std::span<const uint32_t> strides) {
-  const bool inline_arg = d.address_space == RemoteAddressSpace::HOST_INLINE;
-  BufferDescriptor b;
-  b.magic = BufferDescriptor::MAGIC;
-  b.address_space = d.address_space == RemoteAddressSpace::REMOTE_DEVICE ? AddressSpace::DEVICE : AddressSpace::HOST;
-  b.access = AccessMode::READWRITE;
-  b.backend_kind = BackendKind::REMOTE_SIDECAR;
-  if (!inline_arg) b.identity.owner_instance_id = owner_nonce_for_worker(d.owner_worker_id);
-  b.identity.buffer_id = inline_arg ? 0 : d.buffer_id;
-  b.identity.generation = inline_arg ? kInlineGeneration : static_cast<uint32_t>(d.generation);
-  b.nbytes = d.nbytes;
-  b.owner_worker_path_id = inline_arg ? 0 : static_cast<uint32_t>(d.owner_worker_id);
+  const BufferDescriptor b = remote_placeholder_backing(
+      {d.address_space == RemoteAddressSpace::HOST_INLINE, d.address_space == RemoteAddressSpace::REMOTE_DEVICE,
+       d.owner_worker_id, d.buffer_id, d.generation, d.nbytes});
   return Tensor::view(b, 0, shape, dtype, strides);
 }
 
@@ -83,7 +71,7 @@ void check_placeholder_matches_desc(const Tensor& t, const RemoteTensorDescWire&
     fail(WireErrc::IDENTITY_MISMATCH, "RemoteTensorDescWire.nbytes",
          fmt::format("descriptor nbytes {} differs from the placeholder's {}", d.nbytes, t.buffer.nbytes));
   if (d.address_space == RemoteAddressSpace::HOST_INLINE) {
-    if (id.owner_instance_id != decltype(id.owner_instance_id){} || id.buffer_id != 0 || id.generation != kInlineGeneration)
+    if (id.owner_instance_id != decltype(id.owner_instance_id){} || id.buffer_id != 0 || id.generation != REMOTE_INLINE_GENERATION)
       fail(WireErrc::IDENTITY_MISMATCH, "TensorWire.buffer_id",
            "a HOST_INLINE placeholder must carry the inline identity (owner 0, buffer 0, generation 1)");
     return;
