@@ -54,6 +54,11 @@ class NativeCallable {
   // function the second time throws CallableError(HASHID_DESCRIPTOR_MISMATCH).
   static NativeCallable inproc(const std::string& name, OrchFn fn);
   static NativeCallable inproc(const std::string& name, SubFn fn);
+  // Publishes a resolved NATIVE_IMPORT entry (a plugin's orchestration or sub entry) in this
+  // process's callable table under `entry.digest`, so children forked afterwards, and EntryTable
+  // "register" controls, find it. The identity is the name, so while a digest is published a
+  // second call returns the published entry unchanged.
+  static NativeCallable imported(LocalEntry entry);
 
   const CallableIdentity& identity() const { return identity_; }
   EntryKind entry_kind() const { return entry_->entry_kind; }
@@ -78,6 +83,21 @@ class NativeCallable {
 
 // Looks a digest up in this process's callable table (nullptr when unknown).
 const LocalEntry* find_local_entry(const Digest& digest);
+
+// Removes an entry published with NativeCallable::imported from lookup (in-process names are
+// permanent and are left alone). The entry object itself stays alive for the life of the process,
+// because endpoints may still hold its address; a later imported() publishes a fresh one.
+void withdraw_imported_entry(const Digest& digest);
+
+// Where a process finds imported entries it was forked too early to inherit: a session runner's SUB
+// children are forked before post-init NATIVE_IMPORT registrations, so the runner installs a loader
+// (before fork) that opens the plugin file the runner resolved. The loader returns nullptr when it
+// knows nothing of the digest and throws when loading fails. Not thread-safe against lookups: set it
+// while the process is single-threaded.
+using LocalEntryLoader = std::function<const LocalEntry*(const Digest&)>;
+void set_local_entry_loader(LocalEntryLoader loader);
+// find_local_entry, then the loader (if one is set).
+const LocalEntry* find_or_load_local_entry(const Digest& digest);
 
 // Opaque, Worker-bound token for one registration (RT-211). Copyable; cannot be forged: submit
 // checks it against the issuing Worker's live record.

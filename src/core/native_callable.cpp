@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "echelon/errors.h"
 #include "fmt/format.h"
@@ -16,6 +17,11 @@ struct LocalCallableTable {
   std::mutex mu;
   std::map<std::string, std::unique_ptr<LocalEntry>> by_name;  // entries never move or die
   std::map<Digest, const LocalEntry*> by_digest;
+  // Imported (plugin) entries: the published one per digest, and every one ever published, which
+  // never dies (addresses handed out stay valid after a withdraw).
+  std::map<Digest, const LocalEntry*> imported;
+  std::vector<std::unique_ptr<LocalEntry>> imported_store;
+  LocalEntryLoader loader;
 
   static LocalCallableTable& get() {
     static LocalCallableTable* table = new LocalCallableTable;  // never destroyed: entries outlive statics
@@ -87,6 +93,56 @@ NativeCallable NativeCallable::inproc(const std::string& name, SubFn fn) {
   c.entry_ = publish(name, EntryKind::SUB, nullptr, std::move(fn));
   c.identity_ = CallableIdentity{c.entry_->digest, CallableKind::NATIVE_INPROC, TargetNamespace::LOCAL_NATIVE};
   return c;
+}
+
+NativeCallable NativeCallable::imported(LocalEntry entry) {
+  if (entry.entry_kind == EntryKind::ORCHESTRATION ? !entry.orch : !entry.sub)
+    throw ValidationError(fmt::format("NativeCallable::imported('{}'): empty function", entry.name));
+  if (entry.entry_kind == EntryKind::CHIP_KERNEL)
+    throw ValidationError(fmt::format("NativeCallable::imported('{}'): a chip kernel is not a native entry", entry.name));
+  auto& t = LocalCallableTable::get();
+  NativeCallable c;
+  {
+    std::lock_guard lock(t.mu);
+    auto it = t.imported.find(entry.digest);
+    if (it != t.imported.end()) {
+      c.entry_ = it->second;
+    } else {
+      if (t.by_digest.contains(entry.digest))
+        throw CallableError(fmt::format("HASHID_DESCRIPTOR_MISMATCH: {} ('{}') is already an in-process callable",
+                                        to_hashid(entry.digest), entry.name));
+      t.imported_store.push_back(std::make_unique<LocalEntry>(std::move(entry)));
+      c.entry_ = t.imported_store.back().get();
+      t.imported[c.entry_->digest] = c.entry_;
+      t.by_digest[c.entry_->digest] = c.entry_;
+    }
+  }
+  c.identity_ = CallableIdentity{c.entry_->digest, CallableKind::NATIVE_IMPORT, TargetNamespace::LOCAL_NATIVE};
+  return c;
+}
+
+void withdraw_imported_entry(const Digest& digest) {
+  auto& t = LocalCallableTable::get();
+  std::lock_guard lock(t.mu);
+  if (t.imported.erase(digest) != 0) t.by_digest.erase(digest);
+}
+
+void set_local_entry_loader(LocalEntryLoader loader) {
+  auto& t = LocalCallableTable::get();
+  std::lock_guard lock(t.mu);
+  t.loader = std::move(loader);
+}
+
+const LocalEntry* find_or_load_local_entry(const Digest& digest) {
+  if (const LocalEntry* e = find_local_entry(digest)) return e;
+  LocalEntryLoader loader;
+  {
+    auto& t = LocalCallableTable::get();
+    std::lock_guard lock(t.mu);
+    loader = t.loader;
+  }
+  // Called without the lock: the loader publishes what it loads through imported().
+  return loader ? loader(digest) : nullptr;
 }
 
 const LocalEntry* find_local_entry(const Digest& digest) {

@@ -26,7 +26,13 @@ ControlReply EntryTable::handle(const std::string& name, std::span<const uint8_t
     r.ok = true;
     return r;
   }
-  const LocalEntry* e = find_local_entry(d);
+  const LocalEntry* e = nullptr;
+  try {
+    e = find_or_load_local_entry(d);  // a runner's SUB child loads a post-init plugin entry here
+  } catch (const std::exception& ex) {
+    r.error = fmt::format("REJECTED: {} could not be loaded in this child: {}", to_hashid(d), ex.what());
+    return r;
+  }
   if (!e) {
     r.error = fmt::format("NOT_FOUND: {} is not in this process's callable table (callables created after a child "
                           "was forked must come from the static task table, ECHELON_TASK)", to_hashid(d));

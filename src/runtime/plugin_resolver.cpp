@@ -46,27 +46,33 @@ ResolvedPlugin resolve_plugin(const NativeImportTarget& target, const std::vecto
     struct stat target_st {};
     if (stat(real.c_str(), &target_st) != 0 || !S_ISREG(target_st.st_mode))
       throw rejected(fmt::format("{} is not a regular file", real));
-    void* handle = dlopen(real.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) throw rejected(fmt::format("dlopen failed: {}", dlerror()));
-    std::shared_ptr<void> lib(handle, [](void* h) { dlclose(h); });
-    const auto* abi = static_cast<const uint32_t*>(dlsym(handle, "echelon_plugin_abi_version"));
-    if (!abi) throw rejected("it does not export echelon_plugin_abi_version (missing ECHELON_PLUGIN())");
-    if (*abi != ECHELON_PLUGIN_ABI_VERSION)
-      throw rejected(fmt::format("plugin ABI version {} != host version {}", *abi, ECHELON_PLUGIN_ABI_VERSION));
-    void* entry = dlsym(handle, target.symbol.c_str());
-    if (!entry)
-      throw PluginError(PluginError::Status::NOT_FOUND, fmt::format("NOT_FOUND: {}: {} has no symbol '{}'", what, real, target.symbol));
-    const auto* kind = static_cast<const uint32_t*>(dlsym(handle, (target.symbol + "__echelon_entry_kind").c_str()));
-    if (!kind) throw rejected(fmt::format("'{}' has no entry-kind companion (export it with ECHELON_ORCH_ENTRY or ECHELON_SUB_ENTRY)", target.symbol));
-    if (*kind != ECHELON_ENTRY_KIND_ORCH && *kind != ECHELON_ENTRY_KIND_SUB)
-      throw rejected(fmt::format("'{}' declares unknown entry kind {}", target.symbol, *kind));
-    const EntryKind k = *kind == ECHELON_ENTRY_KIND_ORCH ? EntryKind::ORCHESTRATION : EntryKind::SUB;
-    if (required && *required != k)
-      throw rejected(fmt::format("'{}' is a {} entry; this registry needs a {} entry", target.symbol, to_string(k),
-                                 to_string(*required)));
-    return ResolvedPlugin{real, file_digest(real), k, std::move(lib), entry};
+    return load_plugin_file(real, target, required, what);
   }
   throw PluginError(PluginError::Status::NOT_FOUND, fmt::format("NOT_FOUND: {}: no {} in any of them", what, file));
+}
+
+ResolvedPlugin load_plugin_file(const std::string& path, const NativeImportTarget& target,
+                                std::optional<EntryKind> required, const std::string& what) {
+  auto rejected = [&](const std::string& why) { return PluginError(PluginError::Status::REJECTED, "REJECTED: " + what + ": " + why); };
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) throw rejected(fmt::format("dlopen failed: {}", dlerror()));
+  std::shared_ptr<void> lib(handle, [](void* h) { dlclose(h); });
+  const auto* abi = static_cast<const uint32_t*>(dlsym(handle, "echelon_plugin_abi_version"));
+  if (!abi) throw rejected("it does not export echelon_plugin_abi_version (missing ECHELON_PLUGIN())");
+  if (*abi != ECHELON_PLUGIN_ABI_VERSION)
+    throw rejected(fmt::format("plugin ABI version {} != host version {}", *abi, ECHELON_PLUGIN_ABI_VERSION));
+  void* entry = dlsym(handle, target.symbol.c_str());
+  if (!entry)
+    throw PluginError(PluginError::Status::NOT_FOUND, fmt::format("NOT_FOUND: {}: {} has no symbol '{}'", what, path, target.symbol));
+  const auto* kind = static_cast<const uint32_t*>(dlsym(handle, (target.symbol + "__echelon_entry_kind").c_str()));
+  if (!kind) throw rejected(fmt::format("'{}' has no entry-kind companion (export it with ECHELON_ORCH_ENTRY or ECHELON_SUB_ENTRY)", target.symbol));
+  if (*kind != ECHELON_ENTRY_KIND_ORCH && *kind != ECHELON_ENTRY_KIND_SUB)
+    throw rejected(fmt::format("'{}' declares unknown entry kind {}", target.symbol, *kind));
+  const EntryKind k = *kind == ECHELON_ENTRY_KIND_ORCH ? EntryKind::ORCHESTRATION : EntryKind::SUB;
+  if (required && *required != k)
+    throw rejected(fmt::format("'{}' is a {} entry; this registry needs a {} entry", target.symbol, to_string(k),
+                               to_string(*required)));
+  return ResolvedPlugin{path, file_digest(path), k, std::move(lib), entry};
 }
 
 LocalEntry make_plugin_entry(const Digest& digest, const std::string& name, const ResolvedPlugin& plugin) {

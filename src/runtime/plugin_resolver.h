@@ -38,6 +38,12 @@ struct ResolvedPlugin {
 ResolvedPlugin resolve_plugin(const NativeImportTarget& target, const std::vector<std::string>& dirs,
                               std::optional<EntryKind> required = std::nullopt);
 
+// Loads the plugin file at `path`, already resolved and checked to be inside its directory (by
+// resolve_plugin, or by the process that resolved it and handed the path over): dlopen, ABI
+// version, symbol, entry kind. `what` names the plugin in errors. Throws PluginError.
+ResolvedPlugin load_plugin_file(const std::string& path, const NativeImportTarget& target,
+                                std::optional<EntryKind> required, const std::string& what);
+
 // Wraps a resolved entry as a LocalEntry the engine can run (a non-zero return throws with the
 // entry's error text, or "entry returned <n>").
 LocalEntry make_plugin_entry(const Digest& digest, const std::string& name, const ResolvedPlugin& plugin);

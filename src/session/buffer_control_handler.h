@@ -7,16 +7,11 @@
 #include <string>
 #include <vector>
 #include "session/buffer_registry.h"
+#include "session/control_answer.h"
 #include "wire/control.h"
 #include "wire/wire_status.h"
 
 namespace echelon::session {
-
-struct ControlAnswer {
-  wire::WireStatus status = wire::WireStatus::OK;
-  std::string failure;          // why it was refused, without the "[host=... control=...]" prefix
-  std::vector<uint8_t> result;  // the encoded result layout when status is OK
-};
 
 // The largest COPY_FROM_REMOTE result one CONTROL_REPLY can carry: the payload maximum minus the
 // reply envelope (sequence, name, version, code, empty message length, result length).

@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <thread>
 
 #include "session/buffer_control_handler.h"
 #include "session/runner_error_text.h"
@@ -44,7 +45,8 @@ void CommandLoop::wait_for_input() {
 
 void CommandLoop::send_reply(wire::FrameType type, uint64_t sequence, std::vector<uint8_t> payload) {
   const wire::FrameRoute route{config_.session_id, config_.identity.worker_id, sequence, 0};
-  lane_.send(wire::encode_frame(type, route, payload), transport::Clock::now() + config_.reply_send_timeout);
+  // The payload is written from its own buffer after the 40-byte header (no frame-sized copy).
+  lane_.send_payload(type, route, payload, transport::Clock::now() + config_.reply_send_timeout);
 }
 
 void CommandLoop::answer_task(const transport::InboundFrame& frame) {
@@ -71,13 +73,19 @@ void CommandLoop::answer_control(const transport::InboundFrame& frame) {
   const auto request = wire::decode_control(frame.payload());
   const char* name = wire::to_string(request.name);
   ControlAnswer answer;
-  if (!wire::is_implemented(request.name, request.version)) {
+  const FaultInjector::Decision fault = faults_.on_control(request.name);
+  if (fault == FaultInjector::Decision::STALL) std::this_thread::sleep_for(faults_.stall());  // test hook only
+  if (fault == FaultInjector::Decision::FAIL) {
+    answer = {wire::WireStatus::FAILED, fmt::format("injected fault (ECHELON_TEST_FAULT): {} was not applied", name), {}};
+  } else if (!wire::is_implemented(request.name, request.version)) {
     answer = {wire::WireStatus::UNSUPPORTED, fmt::format("control {} v{} is not implemented", name, request.version), {}};
   } else if (wire::family_of(request.name) == wire::ControlFamily::BUFFER) {
     answer = answer_buffer_control(buffers_, request);
+  } else if (wire::family_of(request.name) == wire::ControlFamily::REGISTER) {
+    answer = registrations_.answer(request);
   } else {
     answer = {wire::WireStatus::UNSUPPORTED,
-              fmt::format("control {} v{} is not supported by this session yet", name, request.version), {}};
+              fmt::format("control {} v{} is not supported by this session", name, request.version), {}};
   }
   wire::ControlReply reply;
   reply.sequence = seq;

@@ -1,6 +1,8 @@
 // The runner's steady state (RT-906, protocol.md 11): one request at a time off the command lane,
 // in sequence order. TASK -> COMPLETION, CONTROL -> typed CONTROL_REPLY (buffer-family controls
-// served by the session's BufferRegistry, the rest UNSUPPORTED), SHUTDOWN -> end. A frame
+// served by the session's BufferRegistry, register-family ones by its callable registries, the
+// reserved domain family UNSUPPORTED), SHUTDOWN -> end. TASKs and controls run on this one
+// thread, so a registration is never applied under a running TASK. A frame
 // for another session or worker, a wrong-direction frame, a sequence that is not previous + 1, or
 // an undecodable envelope fails the session: after it the lane cannot be trusted (WIRE-5, -6, -24).
 #pragma once
@@ -8,7 +10,9 @@
 #include <string>
 #include "echelon/worker.h"
 #include "session/buffer_registry.h"
+#include "session/fault_injection.h"
 #include "session/health_lane.h"
+#include "session/register_control_handler.h"
 #include "session/task_dispatcher.h"
 #include "transport/frame_channel.h"
 #include "transport/inbound_frame.h"
@@ -39,12 +43,15 @@ struct CommandLoopConfig {
 class CommandLoop {
  public:
   CommandLoop(transport::FrameChannel& lane, const HealthLane& health, const TaskDispatcher& dispatcher,
-              Worker& inner, BufferRegistry& buffers, CommandLoopConfig config)
+              Worker& inner, BufferRegistry& buffers, RegisterControlHandler& registrations, FaultInjector& faults,
+              CommandLoopConfig config)
       : lane_(lane),
         health_(health),
         dispatcher_(dispatcher),
         inner_(inner),
         buffers_(buffers),
+        registrations_(registrations),
+        faults_(faults),
         config_(std::move(config)) {}
 
   // Serves until the session ends; never throws.
@@ -63,6 +70,8 @@ class CommandLoop {
   const TaskDispatcher& dispatcher_;
   Worker& inner_;
   BufferRegistry& buffers_;
+  RegisterControlHandler& registrations_;
+  FaultInjector& faults_;
   CommandLoopConfig config_;
   wire::InboundSequence sequence_;
 };

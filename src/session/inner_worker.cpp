@@ -4,52 +4,20 @@
 
 #include <chrono>
 
-#include "echelon/chip_callable.h"
+#include "session/inner_handles.h"
+#include "session/inner_installer.h"
+#include "session/manifest_registrations.h"
 #include "session/startup_failure.h"
-#include "wire/register_controls.h"
 
 namespace echelon::session {
 
-namespace {
-
-// Every chip child verifies and loads the blob before register_callable returns, so HELLO READY
-// is sent only once all inner kernels are usable. The locally built descriptor must hash to the
-// manifest's digest: a blob built for another target is refused rather than silently renamed.
-void install_inner_entries(Worker& inner, const remote::BootstrapManifest& manifest) {
-  for (size_t i = 0; i < manifest.inner_l3_worker.size(); ++i) {
-    const auto& e = manifest.inner_l3_worker[i];
-    try {
-      const wire::ChipCallablePayload payload = wire::decode_chip_payload(e.chip_payload);
-      ChipCallable chip = ChipCallable::from_bytes(payload.inline_blob);
-      if (chip.identity().digest != e.digest)
-        throw std::runtime_error(fmt::format("the kernel's descriptor on this host hashes to {}", chip.hashid()));
-      inner.register_callable(chip);
-    } catch (const std::exception& ex) {
-      throw StartupFailure(remote::ReplyErrorType::RegistryError,
-                           fmt::format("manifest.inner_l3_worker[{}] ({}): {}", i, e.hashid(), ex.what()));
-    }
-  }
-}
-
-}  // namespace
-
-std::unique_ptr<Worker> start_inner_worker(const remote::BootstrapManifest& manifest, transport::Deadline deadline) {
+std::unique_ptr<Worker> start_inner_worker(const remote::BootstrapManifest& manifest, transport::Deadline deadline,
+                                           const PrepareContext& context, const ImportBoard& board,
+                                           CallableTable& inner_table) {
   const double left_s = std::chrono::duration<double>(deadline - transport::Clock::now()).count();
   if (!(left_s > 0)) fail_startup("inner worker", "the startup deadline passed before the inner worker was built");
-  // Only chip kernels can be inner entries in this build; a native SUB entry would need its
-  // library resolved in the plugin dirs and installed before fork. Refuse before building anything.
-  for (size_t i = 0; i < manifest.inner_l3_worker.size(); ++i) {
-    const auto& e = manifest.inner_l3_worker[i];
-    if (e.kind != CallableKind::CHIP_CALLABLE)
-      throw StartupFailure(remote::ReplyErrorType::RegistryError,
-                           fmt::format("manifest.inner_l3_worker[{}] ({}): {} inner entries are not supported by this "
-                                       "runner; only CHIP_CALLABLE",
-                                       i, e.hashid(), to_string(e.kind)));
-    if (manifest.num_chips == 0)
-      throw StartupFailure(remote::ReplyErrorType::RegistryError,
-                           fmt::format("manifest.inner_l3_worker[{}] ({}): a chip kernel needs num_chips > 0", i,
-                                       e.hashid()));
-  }
+  // Every check runs before anything is built, so a bad entry leaves nothing to roll back.
+  auto prepared = prepare_manifest_list(manifest.inner_l3_worker, wire::RemoteRegistryTarget::INNER_L3_WORKER, context);
   std::unique_ptr<Worker> inner;
   try {
     WorkerOptions options;
@@ -62,12 +30,29 @@ std::unique_ptr<Worker> start_inner_worker(const remote::BootstrapManifest& mani
   } catch (const std::exception& e) {
     fail_startup("constructing the inner worker", e.what());
   }
+  // Registered before init(): init() installs them on every child and fails if one refuses, so
+  // HELLO READY is sent only once every inner entry is usable.
+  const InnerInstaller installer(*inner, board);
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    try {
+      installer.install(prepared[i].digest, prepared[i].entry);
+    } catch (const std::exception& e) {
+      for (size_t j = 0; j < i; ++j) withdraw_imported_entry(prepared[j].digest);
+      throw StartupFailure(remote::ReplyErrorType::RegistryError,
+                           fmt::format("manifest.inner_l3_worker[{}] ({}): installing on the inner worker: {}", i,
+                                       to_hashid(prepared[i].digest), e.what()));
+    }
+  }
   try {
     inner->init();
   } catch (const std::exception& e) {
+    for (const auto& p : prepared) withdraw_imported_entry(p.digest);
     fail_startup("inner_worker.init()", e.what());  // init() already rolled its children back
   }
-  install_inner_entries(*inner, manifest);
+  for (auto& p : prepared) {
+    publish_inner_handle(p.digest, *p.entry.inner_handle);
+    inner_table.make_live(p.digest, std::move(p.entry));
+  }
   return inner;
 }
 

@@ -8,11 +8,17 @@
 #include <optional>
 
 #include "remote/handoff_io.h"
+#include "chip/private_dir.h"
 #include "remote/manifest.h"
 #include "session/buffer_registry.h"
 #include "session/command_loop.h"
 #include "session/host_token.h"
+#include "session/fault_injection.h"
 #include "session/feature_grant.h"
+#include "session/import_board.h"
+#include "session/inner_handles.h"
+#include "session/manifest_registrations.h"
+#include "session/register_control_handler.h"
 #include "session/health_lane.h"
 #include "session/inner_worker.h"
 #include "session/lane_attach.h"
@@ -39,6 +45,14 @@ struct Prestart {
   remote::BootstrapManifest manifest;
   std::optional<transport::Secret> session_key;
   uint64_t features = 0;
+  std::optional<ControlFault> fault;
+  PrepareContext registration;
+  // The session's private directory (chip blobs staged by the inner worker's children, import
+  // announcements): created before the inner worker forks, removed at the end. Declared before the
+  // registries, so their announcement files go first.
+  std::unique_ptr<chip::PrivateDir> private_dir;
+  std::unique_ptr<ImportBoard> board;
+  std::unique_ptr<RunnerRegistries> registries;
   std::unique_ptr<Worker> inner;
   std::unique_ptr<TaskDispatcher> dispatcher;
   // Declared after `inner`: destroyed first, so every buffer is released before the inner worker
@@ -96,14 +110,41 @@ void open_buffer_registry(Prestart& p) {
   p.buffers = std::make_unique<BufferRegistry>(std::move(config));
 }
 
+// A malformed ECHELON_TEST_FAULT fails the startup: a test that armed a fault must not silently
+// run without it.
+void arm_test_fault(Prestart& p) {
+  try {
+    p.fault = control_fault_from_env();
+  } catch (const std::exception& e) {
+    fail_startup("test fault injection", e.what());
+  }
+  if (p.fault) log(fmt::format("WARNING: test fault armed: {}", p.fault->describe()));
+}
+
+// The registries and what registrations need from this session, before anything forks: the private
+// directory and the import loader must be inherited by the inner worker's children.
+void open_registries(const remote::RunnerArgs& args, Prestart& p) {
+  p.registration = PrepareContext{args.plugin_dirs, p.manifest.num_chips, p.manifest.num_sub_workers};
+  try {
+    p.private_dir = std::make_unique<chip::PrivateDir>(fmt::format("echelon-s{:016x}-", p.manifest.session_id));
+  } catch (const std::exception& e) {
+    fail_startup("session private directory", e.what());
+  }
+  p.board = std::make_unique<ImportBoard>(p.private_dir->path());
+  p.board->install_loader();
+  p.registries = std::make_unique<RunnerRegistries>();
+}
+
 // RT-904 in order. No thread exists in this process until start_inner_worker() has forked.
 Prestart prestart(const remote::RunnerArgs& args) {
   Prestart p;
   read_manifest(args, p);
-  p.inner = start_inner_worker(p.manifest, args.deadline);
+  arm_test_fault(p);
+  open_registries(args, p);
+  p.inner = start_inner_worker(p.manifest, args.deadline, p.registration, *p.board, p.registries->inner);
+  install_dispatcher_manifest(p.manifest.remote_task_dispatcher, p.registration, p.registries->dispatcher);
   p.dispatcher = std::make_unique<TaskDispatcher>(
-      RunnerIdentity{local_host_name(), static_cast<int32_t>(p.manifest.worker_id)});
-  p.dispatcher->install(p.manifest.remote_task_dispatcher, args.plugin_dirs);
+      RunnerIdentity{local_host_name(), static_cast<int32_t>(p.manifest.worker_id)}, p.registries->dispatcher);
   open_buffer_registry(p);
   open_listeners(args, p);
   return p;
@@ -171,12 +212,15 @@ int SessionRunner::run() {
                        seconds(p.manifest.health_expiry_s), 1});
   } catch (const std::exception& e) {
     log(fmt::format("attach failed: {}", e.what()));
+    clear_inner_handles();
     p.inner->close();
     return EXIT_SESSION_FAILED;
   }
   health->start();
 
-  CommandLoop loop(*command, *health, *p.dispatcher, *p.inner, *p.buffers,
+  RegisterControlHandler registrations(*p.registries, *p.inner, *p.board, p.registration);
+  FaultInjector faults(p.fault);
+  CommandLoop loop(*command, *health, *p.dispatcher, *p.inner, *p.buffers, registrations, faults,
                    CommandLoopConfig{p.manifest.session_id, RunnerIdentity{local_host_name(), worker_id},
                                      seconds(p.manifest.health_expiry_s)});
   const SessionOutcome outcome = loop.run();
@@ -186,6 +230,7 @@ int SessionRunner::run() {
   // buffers.md 5: imports, then owner allocations, then the inner worker - whatever ended the
   // session, no shared-memory object of it survives.
   p.buffers->release_all();
+  clear_inner_handles();  // callables.md 11: nothing is looked up after the session
   p.inner->close();
   command->close();
   return exit_status(outcome);

@@ -1,15 +1,13 @@
-// The runner's REMOTE_TASK_DISPATCHER registry and its TASK adapter (protocol.md 6, callables.md 3):
-// digest -> orchestration entry; a TASK is resolved, its arguments rebuilt locally, the entry run
-// with inner.run(fn, args, config), and the outcome wrapped in one COMPLETION. It is an entry
-// adapter, not a scheduler: the inner Worker does all the scheduling.
+// The runner's TASK adapter over its REMOTE_TASK_DISPATCHER registry (protocol.md 6, callables.md
+// 3): a TASK's digest is resolved in the live dispatcher table only (manifest entries are installed
+// live, PREPARE_REGISTER_CALLABLE entries become live on commit), its arguments rebuilt locally, the
+// entry run with inner.run(fn, args, config), and the outcome wrapped in one COMPLETION. It is an
+// entry adapter, not a scheduler: the inner Worker does all the scheduling.
 #pragma once
 #include <string>
-#include <unordered_map>
-#include <vector>
 #include "echelon/worker.h"
-#include "remote/manifest.h"
-#include "runtime/plugin_resolver.h"
 #include "session/buffer_registry.h"
+#include "session/callable_tables.h"
 #include "wire/completion.h"
 #include "wire/task_payload.h"
 
@@ -23,33 +21,22 @@ struct RunnerIdentity {
 
 class TaskDispatcher {
  public:
-  explicit TaskDispatcher(RunnerIdentity identity) : identity_(std::move(identity)) {}
-
-  // Installs the manifest's dispatcher entries (callables.md 8). NATIVE_IMPORT targets are
-  // resolved in `plugin_dirs` and must be orchestration entries. All or nothing: on the first bad
-  // entry nothing stays installed and StartupFailure(RegistryError) names the entry.
-  void install(const std::vector<remote::ManifestEntry>& entries, const std::vector<std::string>& plugin_dirs);
-
-  size_t size() const { return entries_.size(); }
+  TaskDispatcher(RunnerIdentity identity, const CallableTable& dispatcher_table)
+      : identity_(std::move(identity)), table_(dispatcher_table) {}
 
   // Runs one decoded TASK to its COMPLETION, its remote arguments resolved in `buffers`. Never
-  // throws for a task-level failure: unknown digest (NOT_FOUND), an argument refused by the
-  // runner rules of protocol.md 6.4 (its REJECTED / NOT_FOUND / STALE / UNSUPPORTED), a failed
-  // run (FAILED).
+  // throws for a task-level failure: digest not live in the dispatcher (NOT_FOUND), an argument
+  // refused by the runner rules of protocol.md 6.4 (its REJECTED / NOT_FOUND / STALE /
+  // UNSUPPORTED), a failed run (FAILED).
   wire::CompletionPayload run(uint64_t sequence, const wire::TaskPayload& task, Worker& inner,
                               BufferRegistry& buffers) const;
 
  private:
-  struct Installed {
-    ResolvedPlugin plugin;  // keeps the library loaded
-    LocalEntry entry;
-  };
-  Installed resolve(const remote::ManifestEntry& entry, const std::vector<std::string>& plugin_dirs) const;
   wire::CompletionPayload failure(uint64_t sequence, wire::WireStatus status, const Digest& digest,
                                   std::string_view text) const;
 
   RunnerIdentity identity_;
-  std::unordered_map<Digest, Installed, DigestHash> entries_;
+  const CallableTable& table_;
 };
 
 }  // namespace echelon::session

@@ -180,12 +180,13 @@ TEST(RemoteBufferRunner, ControlRefusalsCarryCodeAndPrefix) {
       << malformed.message;
   const auto zero = s.run_control(ControlName::ALLOC_REMOTE_BUFFER, std::vector<uint8_t>(8, 0), TIMEOUT);
   EXPECT_EQ(zero.status, WireStatus::REJECTED) << zero.message;
-  // Version 2 copies are ucx-only; the register family is another issue.
+  // Version 2 copies are ucx-only; a register-family command with no valid registry is a codec
+  // refusal (the register controls themselves are covered in register_controls_runner_test.cpp).
   const auto v2 = s.run_control(ControlName::COPY_FROM_REMOTE,
                                 wire::encode_copy_rma_request({WORKER_ID, 1, 1, 0, 4, 0x1000, {1}}), TIMEOUT, 2);
   EXPECT_EQ(v2.status, WireStatus::UNSUPPORTED) << v2.message;
   const auto reg = s.run_control(ControlName::PREPARE_CALLABLE, std::vector<uint8_t>(40, 0), TIMEOUT);
-  EXPECT_EQ(reg.status, WireStatus::UNSUPPORTED) << reg.message;
+  EXPECT_EQ(reg.status, WireStatus::REJECTED) << reg.message;
 
   EXPECT_EQ(copy_from(s, 1, 1, 0, 4).result, (std::vector<uint8_t>{5, 6, 7, 8})) << "refusals changed the buffer";
   EXPECT_EQ(alloc(s, 1).buffer_id, 2u) << "refused allocations consumed no id";

@@ -153,12 +153,14 @@ transport::EndpointAddress loopback(uint16_t port) {
 
 }  // namespace
 
-RunnerSession::RunnerSession(const remote::BootstrapManifest& manifest) : session_id_(manifest.session_id) {
+RunnerSession::RunnerSession(const remote::BootstrapManifest& manifest, const RunnerLaunchOptions& options)
+    : session_id_(manifest.session_id) {
   const auto deadline = Clock::now() + std::chrono::seconds(10);
   remote::RunnerLaunch launch;
   launch.bind_ip = "127.0.0.1";
   launch.deadline = deadline;
-  launch.plugin_dirs = {ECHELON_SESSION_PLUGIN_DIR};
+  launch.plugin_dirs = options.plugin_dirs;
+  launch.extra_env = options.extra_env;
   runner_ = remote::spawn_runner(ECHELON_SESSION_BINARY, remote::to_json(manifest), launch);
   const auto status = runner_.read_status(deadline);
   const auto* lanes = std::get_if<remote::LaneAddresses>(&status.outcome);
@@ -204,12 +206,16 @@ wire::CompletionPayload RunnerSession::run_task(const wire::TaskPayload& task, s
   return await_completion(send_task(task), timeout);
 }
 
+bool RunnerSession::command_lane_readable(std::chrono::milliseconds wait) {
+  pollfd p{command_->wait_fd(), POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
+}
+
 void RunnerSession::send_raw(std::vector<uint8_t> frame) {
   command_->send(std::move(frame), Clock::now() + std::chrono::seconds(2));
 }
 
-ControlResult RunnerSession::run_control(wire::ControlName name, const std::vector<uint8_t>& command,
-                                         std::chrono::milliseconds timeout, uint32_t version) {
+uint64_t RunnerSession::send_control(wire::ControlName name, const std::vector<uint8_t>& command, uint32_t version) {
   const uint64_t seq = next_sequence();
   wire::ControlRequest request;
   request.name = name;
@@ -217,10 +223,20 @@ ControlResult RunnerSession::run_control(wire::ControlName name, const std::vect
   request.command = command;
   const wire::FrameRoute route{session_id_, WORKER_ID, seq, 0};
   send_raw(wire::encode_frame(wire::FrameType::CONTROL, route, wire::encode_control(request)));
+  return seq;
+}
+
+ControlResult RunnerSession::await_control_reply(uint64_t seq, wire::ControlName name, std::chrono::milliseconds timeout,
+                                                 uint32_t version) {
   const auto frame = command_->receive(Clock::now() + timeout);
   const auto reply = wire::decode_control_reply(wire::decode_frame(frame.bytes), wire::AwaitedControl{seq, name, version});
   return ControlResult{reply.status(), std::string(reply.error_message),
                        std::vector<uint8_t>(reply.result.begin(), reply.result.end()), seq};
+}
+
+ControlResult RunnerSession::run_control(wire::ControlName name, const std::vector<uint8_t>& command,
+                                         std::chrono::milliseconds timeout, uint32_t version) {
+  return await_control_reply(send_control(name, command, version), name, timeout, version);
 }
 
 void RunnerSession::send_shutdown() {

@@ -68,12 +68,18 @@ wire::TaskPayload inline_task(const Digest& digest, const std::vector<uint8_t>& 
 // Live (non-zombie) processes whose parent is `pid`: the runner's inner chip and SUB children.
 // True while `pid` exists and is not a zombie.
 
+// How the harness starts a runner, beyond the manifest: what a daemon would pass it.
+struct RunnerLaunchOptions {
+  std::vector<std::string> plugin_dirs{ECHELON_SESSION_PLUGIN_DIR};
+  std::vector<std::string> extra_env;  // NAME=value, e.g. ECHELON_TEST_FAULT=fail:PREPARE_CALLABLE
+};
+
 class RunnerSession {
  public:
   // Spawns the runner, reads its status (must be ok), connects the command lane and receives
   // HELLO, then connects the health lane and receives HEALTH 1. Fails the test (ADD_FAILURE +
   // throw) on any step.
-  explicit RunnerSession(const remote::BootstrapManifest& manifest);
+  explicit RunnerSession(const remote::BootstrapManifest& manifest, const RunnerLaunchOptions& options = {});
   ~RunnerSession();
 
   const wire::HelloPayload& hello() const { return hello_; }
@@ -90,6 +96,14 @@ class RunnerSession {
   // Sends a CONTROL with the next sequence and waits (bounded) for its CONTROL_REPLY.
   ControlResult run_control(wire::ControlName name, const std::vector<uint8_t>& command,
                             std::chrono::milliseconds timeout, uint32_t version = 1);
+  // Sends a CONTROL with the next sequence; returns the sequence without waiting.
+  uint64_t send_control(wire::ControlName name, const std::vector<uint8_t>& command, uint32_t version = 1);
+  // Waits (bounded) for the CONTROL_REPLY to `sequence`; throws TransportError on timeout.
+  ControlResult await_control_reply(uint64_t sequence, wire::ControlName name, std::chrono::milliseconds timeout,
+                                    uint32_t version = 1);
+  // True when the command lane has bytes to read within `wait` (nothing is consumed), so a test
+  // can watch a deadline pass without failing the lane the way a timed-out receive does.
+  bool command_lane_readable(std::chrono::milliseconds wait);
   // Sends raw frame bytes on the command lane.
   void send_raw(std::vector<uint8_t> frame);
   uint64_t next_sequence() { return next_sequence_++; }

@@ -10,6 +10,7 @@
 #include "echelon/callable.h"
 #include "echelon/orchestrator.h"
 #include "echelon/plugin.h"
+#include "echelon/remote_session.h"
 
 namespace {
 
@@ -62,9 +63,55 @@ void chip_sum(echelon::Orchestrator& orch, const echelon::TaskArgs& args, const 
   orch.submit_next_level(kernel, echelon::TaskArgs().input(args.tensor(0)).output_existing(args.tensor(1)), config, 0);
 }
 
+// Four scalars from `first` as a digest (the bytes in order, eight per scalar).
+echelon::Digest digest_at(const echelon::TaskArgs& args, size_t first) {
+  if (args.scalar_count() < first + 4) throw std::runtime_error("a digest needs four scalars");
+  echelon::Digest digest{};
+  for (size_t i = 0; i < 4; ++i) {
+    const uint64_t word = args.scalar_bits(first + i);
+    std::memcpy(digest.data() + 8 * i, &word, 8);
+  }
+  return digest;
+}
+
+void noop(echelon::Orchestrator&, const echelon::TaskArgs&, const echelon::CallConfig&) {}
+
+// Looks the inner callable named by scalars 0..3 up through the runner's inner-handle table
+// (callables.md 11) and does nothing else: a missing entry fails the task with the lookup's text.
+void inner_probe(echelon::Orchestrator&, const echelon::TaskArgs& args, const echelon::CallConfig&) {
+  echelon::remote::inner_handle(echelon::to_hashid(digest_at(args, 0)));
+}
+
+// Tensor 0 += scalar 0 (per byte) on inner chip 0, the inc_u8 kernel named by scalars 1..4 and
+// found through inner_handle (prefixed hashid).
+void inner_chip_increment(echelon::Orchestrator& orch, const echelon::TaskArgs& args, const echelon::CallConfig& config) {
+  const auto kernel = echelon::remote::inner_handle(echelon::to_hashid(digest_at(args, 1)));
+  orch.submit_next_level(kernel, echelon::TaskArgs().inout(args.tensor(0)).scalar(args.scalar_bits(0)), config, 0);
+}
+
+// Runs the inner sub entry named by scalars 0..3 (found through inner_handle, bare hex) on an inner
+// SUB worker with scalar 4, writing into tensor 0.
+void inner_sub_store(echelon::Orchestrator& orch, const echelon::TaskArgs& args, const echelon::CallConfig&) {
+  const std::string hashid = echelon::to_hashid(digest_at(args, 0));
+  const auto sub = echelon::remote::inner_handle(std::string_view(hashid).substr(7));
+  orch.submit_sub(sub, echelon::TaskArgs().output_existing(args.tensor(0)).scalar(args.scalar_bits(4)));
+}
+
+// A sub entry: the first eight bytes of tensor 0 = scalar 0, proving the SUB child got both.
+void sub_store_scalar(const echelon::SubCall& call) {
+  const uint64_t value = call.args().scalar_bits(0);
+  if (call.args().tensor(0).extent_bytes() < sizeof value) throw std::runtime_error("tensor 0 is too small");
+  std::memcpy(call.data(0), &value, sizeof value);
+}
+
 }  // namespace
 
 ECHELON_PLUGIN();
+ECHELON_ORCH_ENTRY(session_noop, noop)
+ECHELON_ORCH_ENTRY(session_inner_probe, inner_probe)
+ECHELON_ORCH_ENTRY(session_inner_chip_increment, inner_chip_increment)
+ECHELON_ORCH_ENTRY(session_inner_sub_store, inner_sub_store)
+ECHELON_SUB_ENTRY(session_sub_store_scalar, sub_store_scalar)
 ECHELON_ORCH_ENTRY(session_chip_increment, chip_increment)
 ECHELON_ORCH_ENTRY(session_chip_sum, chip_sum)
 ECHELON_ORCH_ENTRY(session_check_inline_sum, check_inline_sum)
