@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
                                           node.register_callable(vadd);
                                           node.register_callable(scale);
                                         }});
-  l4.register_inner_callable(vadd, remotes);
-  l4.register_inner_callable(scale, remotes);
+  l4.register_inner(echelon::RemoteCallable::chip(vadd), remotes);
+  l4.register_inner(echelon::RemoteCallable::chip(scale), remotes);
   const CallableHandle remote_round = l4.register_callable(RemoteCallable::native("echelon_demo:demo_node_round"), remotes);
   const CallableHandle local_round_h = l4.register_callable(local_round);
 

@@ -108,6 +108,8 @@ class CallableHandle {
   const CallableIdentity& identity() const { return identity_; }
   CallableKind kind() const { return identity_.kind; }
   TargetNamespace target_namespace() const { return identity_.scope; }
+  // Remote handles: the workers the registration named (sorted); empty for local handles.
+  const std::vector<WorkerId>& workers() const { return workers_; }
   bool valid() const { return handle_id_ != 0; }
 
  private:
@@ -115,6 +117,7 @@ class CallableHandle {
   uint64_t owner_token_ = 0;
   uint64_t handle_id_ = 0;
   CallableIdentity identity_;
+  std::vector<WorkerId> workers_;
 };
 
 }  // namespace echelon

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "echelon/callable.h"
+#include "echelon/remote_callable.h"
 
 namespace echelon {
 
@@ -44,23 +45,6 @@ struct RemoteWorkerSpec {
 
   // Throws ValidationError naming the field ("RemoteWorkerSpec.port: ..."). Creates nothing.
   void validate() const;
-};
-
-// A callable installed in the dispatcher registry of remote sessions (scope
-// REMOTE_TASK_DISPATCHER). Only NATIVE_IMPORT exists in this build (RT-1002).
-class RemoteCallable {
- public:
-  // `target` is "library:symbol" (callables.md 2.6); throws ValidationError when malformed.
-  static RemoteCallable native(std::string_view target);
-
-  const CallableIdentity& identity() const { return identity_; }
-  const std::string& target() const { return target_; }
-
- private:
-  RemoteCallable(CallableIdentity identity, std::string target)
-      : identity_(identity), target_(std::move(target)) {}
-  CallableIdentity identity_;
-  std::string target_;
 };
 
 }  // namespace echelon

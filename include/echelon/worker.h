@@ -96,15 +96,28 @@ class Worker {
   CallableHandle register_callable(const NativeCallable& callable);
   // A chip kernel (LOCAL_CHIP): every chip child verifies and loads it before the handle returns.
   CallableHandle register_callable(const ChipCallable& callable);
-  // A REMOTE_TASK_DISPATCHER entry (before init): it goes into the bootstrap manifest of exactly
-  // `workers` (remote worker ids), and the handle runs on those workers only.
-  CallableHandle register_callable(const RemoteCallable& callable, std::vector<WorkerId> workers);
-  // A chip kernel for the inner L3 Worker of each of `workers` (remote worker ids, before init):
-  // it travels in their bootstrap manifests (INNER_L3_WORKER) and every chip of those sessions
-  // loads it before HELLO READY. It never becomes a parent-facing handle; orchestration code on the
-  // runner names it by the returned hashid (Orchestrator::callable(hashid)).
-  std::string register_inner_callable(const ChipCallable& callable, std::vector<WorkerId> workers);
+  // A REMOTE_TASK_DISPATCHER entry (callables.md 5-6) on exactly `workers` (ids returned by
+  // add_remote_worker: non-empty, no duplicates; needs level >= 4). Before init it travels in those
+  // workers' bootstrap manifests; after init it is a two-phase registration (PREPARE on every
+  // worker, then COMMIT on every worker) that returns only once all committed, and fails as a
+  // whole (REGISTER_PARTIAL_FAILURE, nothing left installed) otherwise. A second registration
+  // returns a distinct handle sharing the installed pairs; the handle runs on its workers only.
+  CallableHandle register_callable(const RemoteCallable& callable, std::vector<WorkerId> workers,
+                                   RegisterOptions options = {});
+  // A callable for the inner L3 Worker of each of `workers` (INNER_L3_WORKER): a chip kernel
+  // (RemoteCallable::chip) or a sub entry of a plugin (RemoteCallable::native). Same rules and
+  // transaction as above; it never becomes a parent-facing handle: orchestration code on the
+  // runner finds it by hashid (echelon::remote::inner_handle, or Orchestrator::callable(hashid)).
+  InnerRegistration register_inner(const RemoteCallable& callable, std::vector<WorkerId> workers,
+                                   RegisterOptions options = {});
+  // Consumes a handle. For remote handles, a pair losing its last handle is tombstoned and its
+  // UNREGISTER_CALLABLE goes out once no submitted task references it; a remote cleanup failure is
+  // logged and leaves the pair tombstoned (callable_state), it does not throw.
   void unregister(const CallableHandle& handle);
+  void unregister(const InnerRegistration& registration);
+  // The parent's state of one (worker, hashid) pair of a remote registry.
+  CallableState callable_state(WorkerId worker, std::string_view hashid,
+                               RemoteRegistry registry = RemoteRegistry::DISPATCHER) const;
 
   // --- lifecycle ---
   // The single start-up point: forks every child process of the whole subtree before any thread

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "echelon/errors.h"
+#include "endpoint/remote_register_controls.h"
 #include "endpoint/remote_task_args.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -109,20 +110,15 @@ void RemoteL3Endpoint::add_dispatcher_entry(const RemoteCallable& callable) {
   entries_.push_back(std::move(e));
 }
 
-void RemoteL3Endpoint::add_inner_entry(const ChipCallable& callable) {
+void RemoteL3Endpoint::add_inner_entry(const RemoteCallable& callable) {
   if (session_) throw UsageError(fmt::format("{}: inner entries are fixed once the session is open", name_));
   const Digest& d = callable.identity().digest;
   if (std::any_of(inner_entries_.begin(), inner_entries_.end(), [&](const auto& e) { return e.digest == d; })) return;
-  wire::ChipCallablePayload payload;
-  payload.descriptor = callable.descriptor();
-  payload.blob_location = wire::BlobLocation::INLINE_BLOB;
-  payload.blob_size = callable.blob().size();
-  payload.blob_sha256 = callable.blob_sha256();
-  payload.inline_blob = callable.blob();
   remote::ManifestEntry e;
   e.digest = d;
-  e.kind = CallableKind::CHIP_CALLABLE;
-  e.chip_payload = wire::encode_chip_payload(payload);
+  e.kind = callable.kind();
+  if (const ChipCallable* kernel = callable.kernel()) e.chip_payload = remote_controls::chip_payload(*kernel);
+  else e.target = callable.target();
   inner_entries_.push_back(std::move(e));
 }
 

@@ -41,9 +41,9 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
 
   // A dispatcher entry for the manifest (before launch only); duplicates are ignored.
   void add_dispatcher_entry(const RemoteCallable& callable);
-  // A chip kernel for the runner's inner Worker (manifest.inner_l3_worker, before launch only);
-  // duplicates are ignored.
-  void add_inner_entry(const ChipCallable& callable);
+  // A chip kernel or plugin sub entry for the runner's inner Worker (manifest.inner_l3_worker,
+  // before launch only); duplicates are ignored.
+  void add_inner_entry(const RemoteCallable& callable);
   const std::string& name() const { return name_; }
 
   const EndpointCaps& caps() const override { return caps_; }

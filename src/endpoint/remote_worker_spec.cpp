@@ -70,11 +70,4 @@ void RemoteWorkerSpec::validate() const {
   }
 }
 
-RemoteCallable RemoteCallable::native(std::string_view target) {
-  const NativeImportTarget parsed = NativeImportTarget::parse(target);
-  return RemoteCallable(make_identity(native_import_descriptor(parsed), CallableKind::NATIVE_IMPORT,
-                                      TargetNamespace::REMOTE_TASK_DISPATCHER),
-                        std::string(target));
-}
-
 }  // namespace echelon

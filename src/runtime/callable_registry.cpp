@@ -18,7 +18,8 @@ std::shared_ptr<const CallableRegistry::Record> CallableRegistry::find(const Dig
 }
 
 CallableHandle CallableRegistry::issue(const CallableIdentity& identity, EntryKind kind, const std::string& name,
-                                       std::vector<uint32_t> installed_lanes) {
+                                       std::vector<uint32_t> installed_lanes,
+                                       std::shared_ptr<const HandleScope> scope) {
   std::lock_guard lock(mu_);
   auto& rec = records_[identity.digest];
   if (!rec) {
@@ -33,8 +34,9 @@ CallableHandle CallableRegistry::issue(const CallableIdentity& identity, EntryKi
   h.owner_token_ = owner_token_;
   h.handle_id_ = next_handle_id_++;
   h.identity_ = identity;
+  if (scope) h.workers_ = scope->workers;
   rec->live_handles.push_back(h.handle_id_);
-  handles_.emplace(h.handle_id_, HandleRecord{identity, rec});
+  handles_.emplace(h.handle_id_, HandleRecord{identity, rec, std::move(scope)});
   return h;
 }
 
@@ -50,7 +52,7 @@ CallableHandle CallableRegistry::lookup(const Digest& digest) const {
   return h;
 }
 
-std::shared_ptr<const CallableRegistry::Record> CallableRegistry::resolve(const CallableHandle& handle) const {
+CallableRegistry::Resolved CallableRegistry::resolve(const CallableHandle& handle) const {
   if (handle.owner_token_ != owner_token_)
     throw CallableError(fmt::format("CALLABLE_HANDLE_MUTATED: handle for {} was not issued by this Worker",
                                     handle.hashid()));
@@ -66,22 +68,28 @@ std::shared_ptr<const CallableRegistry::Record> CallableRegistry::resolve(const 
     throw CallableError(fmt::format("CALLABLE_HANDLE_MUTATED: handle fields ({} {} {}) do not match its registration {}",
                                     handle.hashid(), to_string(handle.kind()), to_string(handle.target_namespace()),
                                     it->second.identity.hashid()));
-  return it->second.record;
+  const std::vector<WorkerId> none;
+  if (handle.workers_ != (it->second.scope ? it->second.scope->workers : none))
+    throw CallableError(fmt::format("CALLABLE_HANDLE_MUTATED: handle for {} lists workers its registration does not",
+                                    handle.hashid()));
+  return Resolved{it->second.record, it->second.scope};
 }
 
-std::shared_ptr<const CallableRegistry::Record> CallableRegistry::release(const CallableHandle& handle) {
-  auto rec = resolve(handle);
+CallableRegistry::Released CallableRegistry::release(const CallableHandle& handle) {
+  (void)resolve(handle);
   std::lock_guard lock(mu_);
   auto it = handles_.find(handle.handle_id_);
   if (it == handles_.end())
     throw CallableError(fmt::format("UNREGISTER_TOMBSTONE_ACTIVE: handle for {} was unregistered", handle.hashid()));
   auto owned = it->second.record;
+  Released out{nullptr, it->second.scope};
   handles_.erase(it);
   released_.insert(handle.handle_id_);
   std::erase(owned->live_handles, handle.handle_id_);
-  if (!owned->live_handles.empty()) return nullptr;
+  if (!owned->live_handles.empty()) return out;
   records_.erase(owned->identity.digest);
-  return owned;
+  out.last = owned;
+  return out;
 }
 
 }  // namespace echelon

@@ -69,6 +69,7 @@ class Engine {
   // --- lanes ---
   size_t lane_count() const { return lanes_.size(); }
   EndpointLane& lane(uint32_t index) { return *lanes_[index]; }
+  const EndpointLane& lane(uint32_t index) const { return *lanes_[index]; }
   // Lane index of a NEXT_LEVEL worker id, or -1.
   int lane_of(WorkerId id) const;
   std::vector<uint32_t> lanes_with_role(EndpointRole role) const;
@@ -121,8 +122,8 @@ class Engine {
   // Submission (engine_submit.cpp).
   struct Prepared;
   void validate(const SubmitSpec& spec, Prepared& out) const;
-  void validate_member(const SubmitSpec& spec, const CallableRegistry::Record& rec, size_t m, int lane) const;
-  std::string eligible_set(const CallableRegistry::Record& rec, const TaskArgs& args) const;
+  void validate_member(const SubmitSpec& spec, const CallableRegistry::Resolved& handle, size_t m, int lane) const;
+  std::string eligible_set(const CallableRegistry::Resolved& handle, const TaskArgs& args) const;
   TaskSlot& reserve(std::unique_lock<std::mutex>& lock, RunState& run, uint64_t heap_bytes, int ring, HeapSlab& slab);
   void wire_dependencies(RunState& run, TaskSlot& slot, const std::vector<TaskArgs>& args, bool& poisoned,
                          uint32_t& poison_source);

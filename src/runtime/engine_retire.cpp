@@ -119,6 +119,7 @@ void Engine::consume(TaskSlot& slot) {
   // A free owed on one of these buffers becomes sendable here; the Worker sends it at its next
   // flush point, never under this lock (remote_memory.h).
   slot.remote_refs.release_all();
+  slot.pair_refs.release_all();  // a final UNREGISTER_CALLABLE may become due (callables.md 7)
   slots_.release(slot);
   --run.live;
   if (space_waiters_ > 0) space_cv_.notify_all();

@@ -10,12 +10,15 @@
 namespace echelon {
 
 struct Engine::Prepared {
-  std::shared_ptr<const CallableRegistry::Record> record;
+  CallableRegistry::Resolved resolved;
   std::vector<int> member_lanes;
   uint64_t heap_bytes = 0;  // unbound OUTPUT slabs, HEAP_ALIGN-rounded
   // References on the remote buffers the members name, captured after every check passed; a
   // submit that fails later drops them when Prepared goes away (buffers.md 4 "no trace").
   detail::RemoteSlotRefs remote_refs;
+  // One reference per remote member on its (worker, hashid) dispatcher pair (callables.md 7): a
+  // final unregister waits for these before UNREGISTER_CALLABLE goes out.
+  detail::PairSlotRefs pair_refs;
 };
 
 namespace {
@@ -32,11 +35,11 @@ void Engine::throw_if_failed(const RunState& run) const {
   if (run.failed) throw RunError(run.root_error);
 }
 
-std::string Engine::eligible_set(const CallableRegistry::Record& rec, const TaskArgs& args) const {
+std::string Engine::eligible_set(const CallableRegistry::Resolved& handle, const TaskArgs& args) const {
   std::string out;
   for (uint32_t lane : next_level_lanes_) {
     const EndpointLane& l = *lanes_[lane];
-    if (l.failed() || !rec.installed_on(lane)) continue;
+    if (l.failed() || !handle.runs_on(lane)) continue;
     if (!args.remote().empty()) {
       if (remote_args_consumable_by(args, l.caps(), remote_issuer_)) out += fmt::format("{}{}", out.empty() ? "" : ", ", l.worker_id());
       continue;
@@ -53,12 +56,13 @@ std::string Engine::eligible_set(const CallableRegistry::Record& rec, const Task
   return "{" + out + "}";
 }
 
-void Engine::validate_member(const SubmitSpec& spec, const CallableRegistry::Record& rec, size_t m, int lane) const {
+void Engine::validate_member(const SubmitSpec& spec, const CallableRegistry::Resolved& handle, size_t m, int lane) const {
+  const CallableRegistry::Record& rec = *handle.record;
   const TaskArgs& args = spec.args[m];
   const WorkerId target = spec.is_sub ? kNoWorker : spec.targets[m];
   auto reject = [&](const std::string& why) {
     std::string where = spec.is_sub ? fmt::format("member {}", m) : fmt::format("member {} target {}", m, target);
-    std::string eligible = spec.is_sub ? "" : fmt::format("; eligible workers {}", eligible_set(rec, args));
+    std::string eligible = spec.is_sub ? "" : fmt::format("; eligible workers {}", eligible_set(handle, args));
     throw SubmitError(fmt::format("{} rejected: {} callable {}: {}{}", spec.api, where, rec.identity.hashid(), why, eligible));
   };
   const EndpointCaps* caps = lane >= 0 ? &lanes_[lane]->caps() : nullptr;
@@ -69,7 +73,9 @@ void Engine::validate_member(const SubmitSpec& spec, const CallableRegistry::Rec
   if (!spec.is_sub) {
     const EndpointLane& l = *lanes_[lane];
     if (l.failed()) reject(fmt::format("worker {} is FAILED", target));
-    if (!rec.installed_on(static_cast<uint32_t>(lane))) reject(fmt::format("callable not installed on worker {}", target));
+    if (!handle.runs_on(static_cast<uint32_t>(lane)))
+      reject(handle.scope ? fmt::format("worker {} is not one of the workers the handle was registered for", target)
+                          : fmt::format("callable not installed on worker {}", target));
   }
   for (size_t i = 0; i < args.tensor_count(); ++i) {
     const Tensor& t = args.tensor(i);
@@ -120,8 +126,8 @@ void Engine::validate_member(const SubmitSpec& spec, const CallableRegistry::Rec
 void Engine::validate(const SubmitSpec& spec, Prepared& out) const {
   if (!started_) throw UsageError(fmt::format("{}: the Worker is not initialised; call init() first", spec.api));
   if (spec.args.empty()) throw SubmitError(fmt::format("{} rejected: a task needs at least one member", spec.api));
-  out.record = registry_.resolve(*spec.handle);
-  const auto& rec = *out.record;
+  out.resolved = registry_.resolve(*spec.handle);
+  const auto& rec = *out.resolved.record;
   if (spec.is_sub) {
     if (rec.entry_kind != EntryKind::SUB)
       throw SubmitError(fmt::format("{} rejected: callable {} ('{}') is an orchestration entry; SUB tasks run sub entries",
@@ -149,7 +155,7 @@ void Engine::validate(const SubmitSpec& spec, Prepared& out) const {
     }
   }
   for (size_t m = 0; m < spec.args.size(); ++m) {
-    validate_member(spec, rec, m, spec.is_sub ? -1 : out.member_lanes[m]);
+    validate_member(spec, out.resolved, m, spec.is_sub ? -1 : out.member_lanes[m]);
     for (size_t i = 0; i < spec.args[m].tensor_count(); ++i)
       if (!spec.args[m].tensor(i).bound()) out.heap_bytes += slab_bytes(spec.args[m].tensor(i));
   }
@@ -163,6 +169,15 @@ void Engine::validate(const SubmitSpec& spec, Prepared& out) const {
     for (size_t i = 0; i < remote.handles.size(); ++i)
       if (remote.handles[i] && !out.remote_refs.capture(remote.handles[i]))
         throw SubmitError(fmt::format("{} rejected: member {} remote tensor {}: handle was released", spec.api, m, i));
+  }
+  if (rec.identity.scope == TargetNamespace::REMOTE_TASK_DISPATCHER && !spec.is_sub) {
+    for (size_t m = 0; m < spec.targets.size(); ++m) {
+      std::string why;
+      auto pair = registry_.pairs().capture_slot(
+          RemotePairKey{RemoteRegistry::DISPATCHER, spec.targets[m], rec.identity.digest}, why);
+      if (!pair) throw SubmitError(fmt::format("{} rejected: member {} target {}: {}", spec.api, m, spec.targets[m], why));
+      out.pair_refs.hold(registry_.pairs(), std::move(pair));
+    }
   }
 }
 
@@ -266,9 +281,10 @@ SubmitResult Engine::submit(RunState& run, SubmitSpec&& spec) {
   slot.run = &run;
   slot.heap = slab;
   slot.remote_refs = std::move(prep.remote_refs);
+  slot.pair_refs = std::move(prep.pair_refs);
   slot.is_sub = spec.is_sub;
   slot.is_group = spec.is_group;
-  slot.callable = prep.record->identity;
+  slot.callable = prep.resolved.record->identity;
   if (!spec.is_sub) slot.config = *spec.config;
   ++run.live;
   ++counters_.submitted;

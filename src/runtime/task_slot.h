@@ -13,6 +13,7 @@
 #include "echelon/ids.h"
 #include "echelon/tensor.h"
 #include "core/remote_slot_refs.h"
+#include "runtime/remote_pairs.h"
 
 namespace echelon {
 
@@ -81,6 +82,7 @@ struct TaskSlot {
   HeapSlab heap;
   // One reference per remote buffer the members name (buffers.md 6), dropped at CONSUMED.
   detail::RemoteSlotRefs remote_refs;
+  detail::PairSlotRefs pair_refs;  // remote dispatcher pairs (callables.md 7)
 
   bool terminal() const { return state == TaskState::COMPLETED || state == TaskState::FAILED; }
 
@@ -107,6 +109,7 @@ struct TaskSlot {
     map_entries.clear();
     heap = HeapSlab{};
     remote_refs.release_all();
+    pair_refs.release_all();
   }
 };
 

@@ -16,6 +16,7 @@
 #include "endpoint/remote_l3_endpoint.h"
 #include "fmt/format.h"
 #include "runtime/engine.h"
+#include "runtime/remote_callables.h"
 #include "runtime/remote_memory.h"
 #include "spdlog/spdlog.h"
 
@@ -30,6 +31,22 @@ Deadline after(double seconds) {
 
 std::vector<uint8_t> digest_bytes(const Digest& d) { return std::vector<uint8_t>(d.begin(), d.end()); }
 
+// Remote registrations reach their workers through the engine's control path, ordered with TASKs.
+class EngineControlPort final : public ControlPort {
+ public:
+  explicit EngineControlPort(Engine& engine) : engine_(engine) {}
+  ControlReply control(WorkerId worker, const ControlRequest& request, Deadline deadline) override {
+    return engine_.control(static_cast<uint32_t>(engine_.lane_of(worker)), request, deadline);
+  }
+  bool failed(WorkerId worker) const override {
+    const int lane = engine_.lane_of(worker);
+    return lane < 0 || engine_.lane(static_cast<uint32_t>(lane)).failed();
+  }
+
+ private:
+  Engine& engine_;
+};
+
 }  // namespace
 
 struct Worker::Impl {
@@ -38,9 +55,15 @@ struct Worker::Impl {
         options(opts),
         registry(g_next_owner_token.fetch_add(1)),
         engine(level, options, registry),
-        remote_memory(engine, options.control_timeout_s) {
-    // Each wait for a run is a flush point of owed remote frees (remote_memory.h).
-    engine.set_run_waited_hook([this] { remote_memory.flush_due(); });
+        remote_memory(engine, options.control_timeout_s),
+        control_port(engine),
+        remote_callables(control_port, registry, remote_wiring(), options.control_timeout_s) {
+    // Each wait for a run is a flush point of owed remote frees (remote_memory.h) and of final
+    // unregisters held back by task slots (remote_callables.h).
+    engine.set_run_waited_hook([this] {
+      remote_memory.flush_due();
+      remote_callables.flush_due(false);
+    });
   }
 
   int level;
@@ -48,6 +71,8 @@ struct Worker::Impl {
   CallableRegistry registry;
   Engine engine;
   RemoteMemory remote_memory;
+  EngineControlPort control_port;
+  RemoteCallables remote_callables;
   std::vector<std::shared_ptr<Worker>> threaded;  // nested Workers on threads of this process
   std::vector<std::shared_ptr<Worker>> forked;    // nested Workers living in child processes
   uint32_t sub_count = 0;
@@ -78,6 +103,54 @@ struct Worker::Impl {
   }
   static ControlRequest uninstall_request(const CallableIdentity& id) {
     return ControlRequest{id.kind == CallableKind::CHIP_CALLABLE ? "unregister_chip" : "unregister", digest_bytes(id.digest)};
+  }
+
+  RemoteCallables::Wiring remote_wiring() {
+    RemoteCallables::Wiring w;
+    w.lane_of = [this](WorkerId id) { return static_cast<uint32_t>(engine.lane_of(id)); };
+    w.add_manifest_entry = [this](WorkerId id, RemoteRegistry registry, const RemoteCallable& callable) {
+      if (registry == RemoteRegistry::DISPATCHER) remotes.at(id)->add_dispatcher_entry(callable);
+      else remotes.at(id)->add_inner_entry(callable);
+    };
+    return w;
+  }
+
+  // CALL-12: a remote registration names its workers explicitly; nothing is sent for a bad list.
+  void check_remote_workers(const char* api, const RemoteCallable& callable, const std::vector<WorkerId>& workers) const {
+    const std::string what = callable.kind() == CallableKind::NATIVE_IMPORT ? callable.target() : callable.hashid();
+    if (closed) throw UsageError(fmt::format("{}: the Worker is closed", api));
+    if (level < 4)
+      throw UsageError(fmt::format("{}: {} needs a level >= 4 Worker with remote workers; this one is level {}", api,
+                                   what, level));
+    if (remote_worker_count() == 0)
+      throw UsageError(fmt::format("{}: {}: no remote worker was added (add_remote_worker) to register it on", api, what));
+    if (workers.empty())
+      throw UsageError(fmt::format("{}: {} needs an explicit, non-empty list of remote workers (there is no implicit "
+                                   "broadcast)", api, what));
+    for (size_t i = 0; i < workers.size(); ++i) {
+      if (workers[i] < 0) throw UsageError(fmt::format("{}: {}: worker id {} is negative", api, what, workers[i]));
+      if (std::find(workers.begin(), workers.begin() + static_cast<std::ptrdiff_t>(i), workers[i]) != workers.begin() + static_cast<std::ptrdiff_t>(i))
+        throw UsageError(fmt::format("{}: {} lists worker {} twice", api, what, workers[i]));
+      if (!is_remote(workers[i]))
+        throw UsageError(fmt::format("{}: worker {} is not a remote worker of this Worker ({})", api, workers[i], what));
+      // Before init a registration travels in the bootstrap manifest, which only sessions opened
+      // by add_remote_worker have; other remote endpoints take registrations after init().
+      if (!initialized && !remotes.contains(workers[i]))
+        throw UsageError(fmt::format("{}: worker {} has no bootstrap manifest; register {} on it after init()", api,
+                                     workers[i], what));
+    }
+  }
+
+  // Remote workers: every NEXT_LEVEL endpoint of kind REMOTE_L3 (sessions of add_remote_worker, or
+  // endpoints added with add_endpoint that speak the same contract).
+  bool is_remote(WorkerId id) const {
+    const int lane = engine.lane_of(id);
+    return lane >= 0 && engine.lane(static_cast<uint32_t>(lane)).caps().kind == EndpointKind::REMOTE_L3;
+  }
+  size_t remote_worker_count() const {
+    size_t n = 0;
+    for (WorkerId id = 0; id < next_worker_id; ++id) n += is_remote(id) ? 1 : 0;
+    return n;
   }
 
   chip::DeviceArena& arena_of(const BufferDescriptor& d) {
@@ -235,55 +308,27 @@ WorkerId Worker::add_remote_worker(const RemoteWorkerSpec& spec) {
   return id;
 }
 
-CallableHandle Worker::register_callable(const RemoteCallable& callable, std::vector<WorkerId> workers) {
+CallableHandle Worker::register_callable(const RemoteCallable& callable, std::vector<WorkerId> workers,
+                                         RegisterOptions options) {
   Impl& im = *impl_;
-  if (im.closed) throw UsageError("register_callable: the Worker is closed");
-  const CallableIdentity& id = callable.identity();
-  // Post-init remote registration needs register controls, which remote sessions do not serve yet.
-  if (im.initialized)
-    throw UsageError(fmt::format("register_callable: remote entry {} ({}) must be registered before init()",
-                                 callable.target(), id.hashid()));
-  if (workers.empty())
-    throw UsageError(fmt::format("register_callable: remote entry {} needs a non-empty list of remote workers",
-                                 callable.target()));
-  std::sort(workers.begin(), workers.end());
-  if (std::adjacent_find(workers.begin(), workers.end()) != workers.end())
-    throw UsageError(fmt::format("register_callable: remote entry {} lists a worker twice", callable.target()));
-  std::vector<uint32_t> lanes;
-  for (WorkerId w : workers) {
-    if (!im.remotes.contains(w))
-      throw UsageError(fmt::format("register_callable: worker {} is not a remote worker of this Worker (entry {})", w,
-                                   callable.target()));
-    lanes.push_back(static_cast<uint32_t>(im.engine.lane_of(w)));
-  }
-  std::sort(lanes.begin(), lanes.end());
-  if (auto existing = im.registry.find(id.digest)) {
-    if (existing->installed_lanes != lanes)
-      throw UsageError(fmt::format("register_callable: remote entry {} is already registered for other workers",
-                                   callable.target()));
-    return im.registry.issue(id, existing->entry_kind, existing->name, existing->installed_lanes);
-  }
-  // Installed by the bootstrap manifest, never by a register control: not in `pending`.
-  for (WorkerId w : workers) im.remotes.at(w)->add_dispatcher_entry(callable);
-  return im.registry.issue(id, EntryKind::ORCHESTRATION, callable.target(), std::move(lanes));
+  im.check_remote_workers("register_callable", callable, workers);
+  return im.remote_callables.register_dispatcher(callable, std::move(workers), im.initialized, options);
 }
 
-std::string Worker::register_inner_callable(const ChipCallable& callable, std::vector<WorkerId> workers) {
+InnerRegistration Worker::register_inner(const RemoteCallable& callable, std::vector<WorkerId> workers,
+                                         RegisterOptions options) {
   Impl& im = *impl_;
-  if (im.closed) throw UsageError("register_inner_callable: the Worker is closed");
-  const std::string hashid = callable.identity().hashid();
-  // Post-init inner registration needs register controls, which remote sessions do not serve yet.
-  if (im.initialized)
-    throw UsageError(fmt::format("register_inner_callable: chip kernel {} must be registered before init()", hashid));
-  if (workers.empty())
-    throw UsageError(fmt::format("register_inner_callable: chip kernel {} needs a non-empty list of remote workers",
-                                 hashid));
-  for (WorkerId w : workers)
-    if (!im.remotes.contains(w))
-      throw UsageError(fmt::format("register_inner_callable: worker {} is not a remote worker of this Worker "
-                                   "(chip kernel {})", w, hashid));
-  for (WorkerId w : workers) im.remotes.at(w)->add_inner_entry(callable);
-  return hashid;
+  im.check_remote_workers("register_inner", callable, workers);
+  return im.remote_callables.register_inner(callable, std::move(workers), im.initialized, options);
+}
+
+void Worker::unregister(const InnerRegistration& registration) {
+  Impl& im = *impl_;
+  im.remote_callables.unregister(registration, im.initialized && !im.closed);
+}
+
+CallableState Worker::callable_state(WorkerId worker, std::string_view hashid, RemoteRegistry registry) const {
+  return impl_->remote_callables.state(registry, worker, parse_hashid(hashid));
 }
 
 CallableHandle Worker::register_callable(const NativeCallable& callable) {
@@ -371,7 +416,11 @@ void Worker::copy_from_chip(void* dst, const BufferDescriptor& src, uint64_t off
 
 void Worker::unregister(const CallableHandle& handle) {
   Impl& im = *impl_;
-  auto last = im.registry.release(handle);
+  if (handle.target_namespace() == TargetNamespace::REMOTE_TASK_DISPATCHER) {
+    im.remote_callables.unregister(handle, im.initialized && !im.closed);
+    return;
+  }
+  auto last = im.registry.release(handle).last;
   if (!last || !im.initialized || im.closed) return;
   for (uint32_t l : last->installed_lanes) {
     ControlReply r = im.engine.control(l, Impl::uninstall_request(last->identity), after(im.options.control_timeout_s));
@@ -381,6 +430,7 @@ void Worker::unregister(const CallableHandle& handle) {
 }
 
 void Worker::launch_tree(Deadline deadline) {
+  impl_->remote_callables.write_manifests();  // registrations made before init()
   impl_->engine.launch(deadline);
   for (auto& child : impl_->threaded) child->launch_tree(deadline);
 }

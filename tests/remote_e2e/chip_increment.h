@@ -1,6 +1,6 @@
 // The remote buffer e2e tests' one kernel: the session test plugin's `session_chip_increment`
 // entry adds scalar 0 to every byte of tensor 0 on inner chip 0, running the inc_u8 kernel that
-// the test loads into the runner's chips with Worker::register_inner_callable.
+// the test loads into the runner's chips with Worker::register_inner.
 #pragma once
 
 #include <cstdint>

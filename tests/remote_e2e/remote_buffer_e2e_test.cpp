@@ -27,7 +27,7 @@ class RemoteBufferE2E : public DaemonTest {
     RemoteWorkerSpec s = spec_for(daemon);
     s.num_chips = 1;
     const WorkerId id = w.add_remote_worker(s);
-    w.register_inner_callable(inc_u8(), {id});
+    w.register_inner(RemoteCallable::chip(inc_u8()), {id});
     inc = w.register_callable(plugin_entry("session_chip_increment"), {id});
     fail = w.register_callable(plugin_entry("session_always_fail"), {id});
     return id;

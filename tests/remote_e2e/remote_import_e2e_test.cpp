@@ -36,7 +36,7 @@ class RemoteImportE2E : public DaemonTest {
     s.num_chips = 1;
     owner = w.add_remote_worker(s);
     peer = w.add_remote_worker(s);
-    w.register_inner_callable(inc_u8(), {owner, peer});
+    w.register_inner(RemoteCallable::chip(inc_u8()), {owner, peer});
     inc = w.register_callable(plugin_entry("session_chip_increment"), {owner, peer});
   }
   WorkerId owner = kNoWorker, peer = kNoWorker;

@@ -18,6 +18,7 @@
 
 #include "echelon/endpoint.h"
 #include "wire/buffer_controls.h"
+#include "wire/register_controls.h"
 
 namespace echelon::testing {
 
@@ -63,6 +64,10 @@ struct RemoteBook {
   // Called (without the book lock) before a buffer control is applied; tests use it to act
   // while a copy is in progress.
   std::function<void(const std::string& name)> on_buffer_control;
+  // Register-family state, as a runner keeps it: prepared and committed digests of the dispatcher
+  // registry, and what a NATIVE_IMPORT prepare reports as the plugin file's digest.
+  std::vector<Digest> prepared, live;
+  Digest plugin_sha{};
 
   size_t count(const std::string& name) {
     std::lock_guard l(mu);
@@ -164,6 +169,27 @@ class FakeRemoteEndpoint final : public WorkerEndpoint {
  private:
   ControlReply apply(const ControlRequest& r) {
     ControlReply ok{true, {}, {}, false};
+    if (r.name == "PREPARE_REGISTER_CALLABLE") {
+      const auto c = wire::decode_register_command(r.payload);
+      if (std::find(book_->live.begin(), book_->live.end(), c.digest) == book_->live.end()) book_->prepared.push_back(c.digest);
+      if (c.kind == CallableKind::NATIVE_IMPORT) ok.payload.assign(book_->plugin_sha.begin(), book_->plugin_sha.end());
+      return ok;
+    }
+    if (r.name == "COMMIT_REGISTER_CALLABLE" || r.name == "ABORT_REGISTER_CALLABLE" || r.name == "UNREGISTER_CALLABLE" ||
+        r.name == "PREPARE_CALLABLE") {
+      const Digest d = wire::decode_digest_command(r.payload).digest;
+      const bool was_prepared = std::find(book_->prepared.begin(), book_->prepared.end(), d) != book_->prepared.end();
+      const bool was_live = std::find(book_->live.begin(), book_->live.end(), d) != book_->live.end();
+      if (r.name == "PREPARE_CALLABLE") return was_live ? ok : ControlReply{false, {}, "NOT_FOUND", false};
+      std::erase(book_->prepared, d);
+      if (r.name == "COMMIT_REGISTER_CALLABLE") {
+        if (!was_prepared && !was_live) return ControlReply{false, {}, "COMMIT_REGISTER_CALLABLE answered NOT_FOUND", false};
+        if (!was_live) book_->live.push_back(d);
+      } else if (r.name == "UNREGISTER_CALLABLE") {
+        std::erase(book_->live, d);
+      }
+      return ok;
+    }
     if (r.name == "ALLOC_REMOTE_BUFFER") {
       const auto req = wire::decode_alloc_request(r.payload);
       const uint64_t id = book_->next_buffer++;
