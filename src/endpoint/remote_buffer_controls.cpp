@@ -105,6 +105,18 @@ ControlRequest copy_to(WorkerId worker, uint64_t buffer_id, uint64_t generation,
 
 void copy_to_result(const ControlReply& reply) { require_empty_result(reply, ControlName::COPY_TO_REMOTE); }
 
+ControlRequest copy_to_head(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset,
+                            std::span<const std::byte> data) {
+  constexpr ControlName kName = ControlName::COPY_TO_REMOTE;
+  if (data.size() > max_copy_chunk_bytes())
+    throw ControlError(fmt::format("{} request: {} bytes exceed one frame's chunk of {} bytes", name_of(kName),
+                                   data.size(), max_copy_chunk_bytes()));
+  const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
+  return build(kName, [&] {
+    return wire::encode_copy_to_head({wire_worker(worker, kName), buffer_id, generation, offset, data.size(), bytes});
+  });
+}
+
 ControlRequest copy_from(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset, uint64_t size) {
   constexpr ControlName kName = ControlName::COPY_FROM_REMOTE;
   // The reply carries the bytes inside one frame, next to the reply envelope.
@@ -128,6 +140,10 @@ void copy_from_result(const ControlReply& reply, std::span<std::byte> dst) {
     throw ControlError(fmt::format("{} reply: {}", name_of(kName), e.what()));
   }
   if (!dst.empty()) std::memcpy(dst.data(), reply.payload.data(), dst.size());
+}
+
+void copy_from_placed_result(const ControlReply& reply) {
+  require_empty_result(reply, ControlName::COPY_FROM_REMOTE);
 }
 
 ControlRequest export_buffer(WorkerId owner, uint64_t buffer_id, uint64_t generation, uint64_t offset, uint64_t nbytes,

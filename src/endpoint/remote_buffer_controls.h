@@ -42,10 +42,18 @@ void free_result(const ControlReply& reply);
 ControlRequest copy_to(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset,
                        std::span<const std::byte> data);
 void copy_to_result(const ControlReply& reply);
+// copy_to() without the data: the command is only the CopyRequestWire head announcing
+// `data.size()` bytes, for a sender that appends `data` from the caller's memory (scatter/gather).
+// Same checks as copy_to().
+ControlRequest copy_to_head(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset,
+                            std::span<const std::byte> data);
 
 ControlRequest copy_from(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset, uint64_t size);
 // Copies exactly dst.size() bytes (the request's size) from the reply into dst.
 void copy_from_result(const ControlReply& reply, std::span<std::byte> dst);
+// The reply of a COPY_FROM_REMOTE whose result the endpoint already wrote into the destination
+// (its length checked there): only success is left to check.
+void copy_from_placed_result(const ControlReply& reply);
 
 // EXPORT_BUFFER on the owner, for the session's own profile (an empty transport_profile).
 struct ExportGrant {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <exception>
 
 #include "echelon/errors.h"
 #include "endpoint/remote_register_controls.h"
@@ -10,8 +12,10 @@
 #include "spdlog/spdlog.h"
 #include "transport/auth.h"
 #include "transport/secret.h"
+#include "wire/frame_codec.h"
 #include "wire/frame_header.h"
 #include "wire/hello.h"
+#include "wire/le_bytes.h"
 #include "wire/limits.h"
 #include "wire/register_controls.h"
 #include "wire/task_payload.h"
@@ -44,6 +48,14 @@ std::optional<wire::ControlName> control_name_of(const std::string& name) {
   return std::nullopt;
 }
 
+// Where ControlPayload.command_len sits (after name and version, protocol.md 8).
+constexpr size_t kCommandLenAt = 8;
+
+// A borrowed tail is released by the I/O thread within one loop turn once the call is settled (the
+// reply proves it was written; a failure makes the I/O thread drop it). Waiting past this grace
+// means the I/O thread is wedged: returning would leave it writing from freed memory.
+constexpr auto kReleaseGrace = std::chrono::seconds(5);
+
 // Every control is version 1 on host_tcp (protocol.md 9; version 2 copies are ucx only).
 constexpr uint32_t kControlVersion = 1;
 
@@ -75,6 +87,10 @@ struct RemoteL3Endpoint::ControlCall {
   State state = State::QUEUED;
   uint64_t sequence = 0;  // once SENT
   ControlReply reply;     // once DONE
+  // control_borrowed: the command's tail in the caller's memory, and where an OK result goes.
+  std::span<const uint8_t> tail;
+  std::span<uint8_t> result_into;
+  bool released = true;  // false while the transport may reference `tail`
 };
 
 RemoteL3Endpoint::RemoteL3Endpoint(const RemoteWorkerSpec& spec, WorkerId worker_id, int parent_level)
@@ -169,6 +185,12 @@ void RemoteL3Endpoint::io_main() {
   pump_command();
   pump_health();
   while (!io_stop_.load(std::memory_order_acquire)) {
+    if (drop_borrowed_.exchange(false, std::memory_order_acq_rel) && !lanes_dead_) {
+      // The endpoint failed with a borrowed tail not yet written: the half-sent frame can never be
+      // completed, and closing the lane drops the tail so its caller may return.
+      lanes_broken("closed: a copy chunk was abandoned while being sent");
+      lanes_.command->close();
+    }
     flush_outbox();
     if (!lanes_dead_) {
       // Only a change costs an epoll_ctl: output waits for EPOLLOUT only after a partial write.
@@ -185,20 +207,50 @@ void RemoteL3Endpoint::io_main() {
 }
 
 void RemoteL3Endpoint::flush_outbox() {
-  std::deque<std::vector<uint8_t>> frames;
+  std::deque<OutFrame> frames;
   {
     std::lock_guard lock(mu_);
     frames.swap(outbox_);
+    if (lanes_dead_) {  // never posted: nothing references the borrowed tails
+      for (OutFrame& f : frames)
+        if (f.borrower) release_borrow_locked(*f.borrower);
+      return;
+    }
   }
-  if (lanes_dead_ || frames.empty()) return;
+  if (frames.empty()) return;
+  size_t posted = 0;
   try {
-    for (auto& f : frames) lanes_.command->post(std::move(f));
+    for (; posted < frames.size(); ++posted) {
+      OutFrame& f = frames[posted];
+      if (f.borrower)
+        lanes_.command->post_parts(std::move(f.head), f.borrower->tail,
+                                   [this, call = f.borrower]() { release_borrow(*call); });
+      else
+        lanes_.command->post(std::move(f.head));
+    }
     // Written at once; no read here (the reply cannot be there yet, and readiness brings it). What
     // the kernel does not take now goes out on EPOLLOUT.
     (void)lanes_.command->flush();
   } catch (const std::exception& e) {
+    {
+      std::lock_guard lock(mu_);  // the frame that threw and those after it were never queued
+      for (size_t i = posted; i < frames.size(); ++i)
+        if (frames[i].borrower) release_borrow_locked(*frames[i].borrower);
+    }
     lanes_broken(fmt::format("command lane: {}", e.what()));
   }
+}
+
+void RemoteL3Endpoint::release_borrow(ControlCall& call) noexcept {
+  std::lock_guard lock(mu_);
+  release_borrow_locked(call);
+}
+
+void RemoteL3Endpoint::release_borrow_locked(ControlCall& call) noexcept {
+  if (call.released) return;
+  call.released = true;
+  --borrows_out_;
+  control_cv_.notify_all();
 }
 
 void RemoteL3Endpoint::pump_command() {
@@ -219,7 +271,19 @@ void RemoteL3Endpoint::pump_command() {
         if (control_in_flight_) {  // else settled already (stop): the reply is late
           const std::shared_ptr<ControlCall> call = std::move(control_in_flight_);
           control_in_flight_.reset();
-          if (r.status() == wire::WireStatus::OK) {
+          if (r.status() == wire::WireStatus::OK && !call->result_into.empty()) {
+            // Straight into the caller's destination (it waits under mu_ for this call, so it is alive).
+            if (r.result.size() == call->result_into.size()) {
+              std::memcpy(call->result_into.data(), r.result.data(), r.result.size());
+              settle_control_locked(*call, ControlReply{true, {}, {}, false});
+            } else {
+              settle_control_locked(*call, failed_control(fmt::format("{} reply carries {} result bytes, {} were "
+                                                                      "asked for",
+                                                                      wire::to_string(r.name), r.result.size(),
+                                                                      call->result_into.size()),
+                                                          false));
+            }
+          } else if (r.status() == wire::WireStatus::OK) {
             settle_control_locked(*call, ControlReply{true, {r.result.begin(), r.result.end()}, {}, false});
           } else {
             // Not applied (protocol.md 8); the runner's text already names host, worker, control, seq.
@@ -339,6 +403,11 @@ bool RemoteL3Endpoint::fail_locked(const std::string& reason) {
       pending_.push_back({q.dispatch_id, Outcome::ENDPOINT_FAILURE, failure_});
   }
   queued_.clear();
+  // A borrowed tail still in the transport is dropped by the I/O thread (it closes the lane).
+  if (borrows_out_ > 0) {
+    drop_borrowed_.store(true, std::memory_order_release);
+    if (reactor_) reactor_->wake();
+  }
   return true;
 }
 
@@ -350,16 +419,24 @@ bool RemoteL3Endpoint::send_next_locked() {
     try {
       if (q.kind == wire::CommandKind::TASK) {
         const uint64_t seq = command_lane_.begin_task();
-        outbox_.push_back(
-            wire::encode_frame(wire::FrameType::TASK, wire::FrameRoute{manifest_.session_id, worker_id_, seq, 0}, q.payload));
+        outbox_.push_back(OutFrame{
+            wire::encode_frame(wire::FrameType::TASK, wire::FrameRoute{manifest_.session_id, worker_id_, seq, 0}, q.payload),
+            nullptr});
         in_flight_ = q.dispatch_id;
         in_flight_sequence_ = seq;
         if (spec_.task_timeout_s > 0) in_flight_deadline_ = Clock::now() + seconds(spec_.task_timeout_s);
       } else {
         const wire::AwaitedControl awaited = command_lane_.begin_control(q.control->name, kControlVersion);
-        outbox_.push_back(wire::encode_frame(wire::FrameType::CONTROL,
-                                             wire::FrameRoute{manifest_.session_id, worker_id_, awaited.sequence, 0},
-                                             q.payload));
+        const wire::FrameRoute route{manifest_.session_id, worker_id_, awaited.sequence, 0};
+        if (q.control->tail.empty()) {
+          outbox_.push_back(OutFrame{wire::encode_frame(wire::FrameType::CONTROL, route, q.payload), nullptr});
+        } else {
+          // Header and envelope here; the tail goes out from the caller's memory.
+          outbox_.push_back(OutFrame{
+              wire::encode_frame_head(wire::FrameType::CONTROL, route, q.payload, q.control->tail.size()), q.control});
+          q.control->released = false;
+          ++borrows_out_;
+        }
         q.control->state = ControlCall::State::SENT;
         q.control->sequence = awaited.sequence;
         control_in_flight_ = std::move(q.control);
@@ -437,6 +514,11 @@ EndpointHealth RemoteL3Endpoint::health() const {
 }
 
 ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline deadline) {
+  return control_borrowed(request, {}, {}, deadline);
+}
+
+ControlReply RemoteL3Endpoint::control_borrowed(const ControlRequest& request, std::span<const uint8_t> tail,
+                                                std::span<uint8_t> result_into, Deadline deadline) {
   const std::optional<wire::ControlName> name = control_name_of(request.name);
   if (!name)
     return failed_control(fmt::format("unknown control '{}' (remote sessions take protocol control names such as "
@@ -446,9 +528,17 @@ ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline d
   const char* label = wire::to_string(*name);
   std::vector<uint8_t> payload;
   try {
-    payload = wire::encode_control({*name, kControlVersion, request.payload});
-    if (payload.size() > wire::MAX_FRAME_PAYLOAD_BYTES)
-      throw Error(fmt::format("CONTROL payload of {} bytes exceeds the frame maximum of {}", payload.size(),
+    if (tail.empty()) {
+      payload = wire::encode_control({*name, kControlVersion, request.payload});
+    } else {
+      // The envelope (name, version, command_len) announces head + tail; only the head is encoded.
+      payload = wire::encode_control({*name, kControlVersion, request.payload});
+      const uint64_t command_len = request.payload.size() + tail.size();
+      if (command_len > UINT32_MAX) throw Error(fmt::format("CONTROL command of {} bytes is too long", command_len));
+      wire::store_le(payload.data() + kCommandLenAt, static_cast<uint32_t>(command_len));
+    }
+    if (payload.size() + tail.size() > wire::MAX_FRAME_PAYLOAD_BYTES)
+      throw Error(fmt::format("CONTROL payload of {} bytes exceeds the frame maximum of {}", payload.size() + tail.size(),
                               wire::MAX_FRAME_PAYLOAD_BYTES));
   } catch (const std::exception& e) {
     return failed_control(fmt::format("{} not sent: {}", label, e.what()), false);
@@ -460,6 +550,8 @@ ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline d
   if (Clock::now() >= deadline) return failed_control(fmt::format("{} not sent: its deadline has already passed", label), false);
   auto call = std::make_shared<ControlCall>();
   call->name = *name;
+  call->tail = tail;
+  call->result_into = result_into;
   std::unique_lock lock(mu_);
   if (failed_) return ControlReply{false, {}, fmt::format("{} not sent: {}", label, failure_), false};
   if (!reactor_) return failed_control(fmt::format("{} not sent: the session is not attached", label), false);
@@ -468,7 +560,10 @@ ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline d
   if (send_next_locked()) reactor_->wake();
   // Settled by the reply, or by fail_locked (health expiry, lane break, stop) at once.
   control_cv_.wait_until(lock, deadline, [&] { return call->state == ControlCall::State::DONE; });
-  if (call->state == ControlCall::State::DONE) return call->reply;
+  if (call->state == ControlCall::State::DONE) {
+    await_release_locked(lock, *call, deadline);
+    return call->reply;
+  }
   if (call->state == ControlCall::State::QUEUED) {
     // Never sent (still behind a running task): the call fails, the endpoint stays healthy (protocol.md 12).
     queued_.erase(std::find_if(queued_.begin(), queued_.end(), [&](const QueuedCommand& q) { return q.control == call; }));
@@ -483,9 +578,20 @@ ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline d
   command_lane_.mark_failed();
   const bool woke = fail_locked(fmt::format("CONTROL {} seq {} got no reply before its deadline", label, call->sequence));
   ControlReply reply = call->reply;
+  await_release_locked(lock, *call, deadline);
   lock.unlock();
   if (woke) wake_engine();
   return reply;
+}
+
+void RemoteL3Endpoint::await_release_locked(std::unique_lock<std::mutex>& lock, ControlCall& call,
+                                            Deadline deadline) {
+  if (call.released) return;
+  if (!control_cv_.wait_until(lock, std::max(deadline, Clock::now()) + kReleaseGrace, [&] { return call.released; })) {
+    spdlog::critical("{}: the I/O thread did not release a borrowed {} chunk; aborting rather than letting it read "
+                     "freed memory", name_, wire::to_string(call.name));
+    std::terminate();
+  }
 }
 
 void RemoteL3Endpoint::request_stop(const std::string& reason) {
@@ -553,9 +659,12 @@ void RemoteL3Endpoint::shutdown(Deadline deadline) {
       spdlog::warn("{}: clean session shutdown failed, closing the lanes: {}", name_, e.what());
     }
   }
-  close_lanes();
+  close_lanes();  // drops (and releases) any borrowed tail still queued in the transport
   std::lock_guard lock(mu_);
   fail_locked("shut down");
+  for (OutFrame& f : outbox_)  // never posted: the I/O thread is gone
+    if (f.borrower) release_borrow_locked(*f.borrower);
+  outbox_.clear();
 }
 
 }  // namespace echelon

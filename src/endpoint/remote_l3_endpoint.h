@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,15 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   size_t poll(std::vector<EndpointEvent>& out) override;
   EndpointHealth health() const override;
   ControlReply control(const ControlRequest& request, Deadline deadline) override;
+  // control() for bulk bytes without copying them (BUF-8 copy chunks): the command is
+  // `request.payload` followed by `tail`, which is written to the socket straight from the caller's
+  // memory; when `result_into` is not empty, an OK reply's result must be exactly that long and is
+  // written straight into it (the reply's payload then stays empty; another length is a failed
+  // reply that writes nothing). Same ordering, deadlines and failure semantics as control(). Returns
+  // only once the endpoint references neither span any more: a borrowed frame still being written
+  // when the call fails is dropped by closing the command lane (the endpoint is FAILED then anyway).
+  ControlReply control_borrowed(const ControlRequest& request, std::span<const uint8_t> tail,
+                                std::span<uint8_t> result_into, Deadline deadline);
   void request_stop(const std::string& reason) override;
   void shutdown(Deadline deadline) override;
 
@@ -82,6 +92,11 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   // true when a frame was queued for the I/O thread.
   bool send_next_locked();
   void settle_control_locked(ControlCall& call, ControlReply reply);
+  // The transport no longer references a borrowed tail (written, or dropped).
+  void release_borrow(ControlCall& call) noexcept;
+  void release_borrow_locked(ControlCall& call) noexcept;
+  // Waits (bounded) until the transport no longer references the call's borrowed tail.
+  void await_release_locked(std::unique_lock<std::mutex>& lock, ControlCall& call, Deadline deadline);
   // The reply of a control that could not be sent or answered; names the endpoint and the control.
   ControlReply failed_control(std::string text, bool uncertain) const;
 
@@ -120,7 +135,16 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   mutable std::mutex mu_;
   wire::CommandLane command_lane_{1};
   std::deque<QueuedCommand> queued_;         // waiting for the lane, oldest first
-  std::deque<std::vector<uint8_t>> outbox_;  // encoded frames for the I/O thread to post
+  // An encoded frame for the I/O thread to post; a borrowed control's frame ends with its tail.
+  struct OutFrame {
+    std::vector<uint8_t> head;
+    std::shared_ptr<ControlCall> borrower;
+  };
+  std::deque<OutFrame> outbox_;  // frames for the I/O thread to post
+  size_t borrows_out_ = 0;       // borrowed tails the transport may still reference
+  // Set when the endpoint fails with a borrowed tail still unwritten: the I/O thread closes the
+  // command lane, which drops the tail, so the waiting caller can return.
+  std::atomic<bool> drop_borrowed_{false};
   uint64_t in_flight_ = 0;                   // dispatch id of the TASK on the wire, 0 = none
   uint64_t in_flight_sequence_ = 0;
   std::optional<Deadline> in_flight_deadline_;  // task_timeout_s, when set

@@ -6,6 +6,7 @@
 
 #include "echelon/errors.h"
 #include "endpoint/remote_buffer_controls.h"
+#include "endpoint/remote_l3_endpoint.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "spdlog/spdlog.h"
@@ -25,6 +26,13 @@ void check_copy_range(const char* api, const detail::RemoteBufferIdentity& id, u
 
 Deadline RemoteMemory::control_deadline() const {
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(control_timeout_s_));
+}
+
+// The session endpoint behind a remote lane, when it can move copy chunks without copying them
+// (scatter/gather out of the caller's span, replies straight into it); other endpoint kinds (test
+// doubles) take the generic control path.
+RemoteL3Endpoint* RemoteMemory::bulk_endpoint(uint32_t lane) {
+  return dynamic_cast<RemoteL3Endpoint*>(&engine_.lane(lane).endpoint());
 }
 
 uint32_t RemoteMemory::remote_lane(WorkerId worker, const char* api) const {
@@ -89,13 +97,23 @@ void RemoteMemory::copy_to(const RemoteBufferHandle& dst, uint64_t offset, std::
     detail::RemoteSlotRefs use;
     if (!use.capture(rec)) throw std::invalid_argument(fmt::format("{}: handle was released (buffer {})", api, id.buffer_id));
     Engine::LaneHold hold = engine_.hold_lane(lane);  // no TASK between two chunks (BUF-8)
+    RemoteL3Endpoint* const bulk = bulk_endpoint(lane);
     const uint64_t chunk = copy_chunk(id.owner);
     for (uint64_t done = 0; done < src.size();) {
       const uint64_t n = std::min<uint64_t>(chunk, src.size() - done);
+      const std::span<const std::byte> part = src.subspan(done, n);
+      const uint64_t at = id.offset + offset + done;
       try {
-        remote_controls::copy_to_result(hold.control(
-            remote_controls::copy_to(id.owner, id.buffer_id, id.generation, id.offset + offset + done, src.subspan(done, n)),
-            control_deadline()));
+        if (bulk) {
+          // The chunk is written to the socket from `src` itself (the lane is held, so the
+          // endpoint's own failed check stands in for the engine's).
+          remote_controls::copy_to_result(bulk->control_borrowed(
+              remote_controls::copy_to_head(id.owner, id.buffer_id, id.generation, at, part),
+              {reinterpret_cast<const uint8_t*>(part.data()), part.size()}, {}, control_deadline()));
+        } else {
+          remote_controls::copy_to_result(
+              hold.control(remote_controls::copy_to(id.owner, id.buffer_id, id.generation, at, part), control_deadline()));
+        }
       } catch (const std::exception& e) {
         throw ControlError(fmt::format("{}: buffer {} of worker {}: failed after {} of {} bytes were written (the failed "
                                        "range is unspecified): {}", api, id.buffer_id, id.owner, done, src.size(), e.what()));
@@ -118,14 +136,21 @@ void RemoteMemory::copy_from(const RemoteBufferHandle& src, uint64_t offset, std
     detail::RemoteSlotRefs use;
     if (!use.capture(rec)) throw std::invalid_argument(fmt::format("{}: handle was released (buffer {})", api, id.buffer_id));
     Engine::LaneHold hold = engine_.hold_lane(lane);
+    RemoteL3Endpoint* const bulk = bulk_endpoint(lane);
     const uint64_t chunk = copy_chunk(id.owner);
     for (uint64_t done = 0; done < dst.size();) {
       const uint64_t n = std::min<uint64_t>(chunk, dst.size() - done);
+      const std::span<std::byte> part = dst.subspan(done, n);
       try {
-        remote_controls::copy_from_result(
-            hold.control(remote_controls::copy_from(id.owner, id.buffer_id, id.generation, id.offset + offset + done, n),
-                         control_deadline()),
-            dst.subspan(done, n));
+        const ControlRequest request =
+            remote_controls::copy_from(id.owner, id.buffer_id, id.generation, id.offset + offset + done, n);
+        if (bulk) {
+          // The reply's bytes go from the received frame straight into `dst`.
+          remote_controls::copy_from_placed_result(bulk->control_borrowed(
+              request, {}, {reinterpret_cast<uint8_t*>(part.data()), part.size()}, control_deadline()));
+        } else {
+          remote_controls::copy_from_result(hold.control(request, control_deadline()), part);
+        }
       } catch (const std::exception& e) {
         throw ControlError(fmt::format("{}: buffer {} of worker {}: failed after {} of {} bytes were read: {}", api,
                                        id.buffer_id, id.owner, done, dst.size(), e.what()));

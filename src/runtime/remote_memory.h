@@ -47,6 +47,8 @@
 
 namespace echelon {
 
+class RemoteL3Endpoint;
+
 class RemoteMemory {
  public:
   RemoteMemory(Engine& engine, double control_timeout_s) : engine_(engine), control_timeout_s_(control_timeout_s) {}
@@ -76,6 +78,7 @@ class RemoteMemory {
   class ImportPin;
 
   uint32_t remote_lane(WorkerId worker, const char* api) const;
+  RemoteL3Endpoint* bulk_endpoint(uint32_t lane);
   // The record of a live-checked handle of this Worker; `owner_only` refuses imports.
   const std::shared_ptr<detail::RemoteBufferRecord>& checked_record(const RemoteBufferHandle& h, const char* api,
                                                                      bool owner_only) const;

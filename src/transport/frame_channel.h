@@ -8,13 +8,16 @@
 // the channel, on wait_fd(), usually by a Reactor shared with other channels and a wake-up fd.
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "transport/deadline.h"
 #include "transport/inbound_frame.h"
 #include "transport/transport_error.h"
+#include "wire/frame_header.h"
 
 namespace echelon::transport {
 
@@ -30,6 +33,15 @@ class FrameChannel {
   // Queues one encoded frame without blocking; poll() (or send()) moves it out. A frame the wire
   // codec would reject throws wire::WireError and leaves the channel untouched.
   virtual void post(std::vector<uint8_t> frame) = 0;
+  // post() of a frame given as `head` (header and payload start) plus `tail`, which a profile may
+  // send from the caller's memory without copying it. `released` runs once, on the owner thread,
+  // when `tail` is no longer referenced (sent whole, or dropped by a failure or close()); it is not
+  // called when post_parts throws. This default copies and releases at once.
+  virtual void post_parts(std::vector<uint8_t> head, std::span<const uint8_t> tail, std::function<void()> released) {
+    head.insert(head.end(), tail.begin(), tail.end());
+    post(std::move(head));
+    if (released) released();
+  }
   // Non-blocking progress: writes queued output, reads what has arrived, and returns the next
   // complete inbound frame if there is one. Call it until it returns nullopt after each wake-up.
   virtual std::optional<InboundFrame> poll() = 0;
@@ -40,6 +52,12 @@ class FrameChannel {
   // Blocking forms bounded by `deadline`. A timeout fails the channel: after a half-sent request
   // or a missed reply the lane cannot be trusted again (protocol.md 12).
   virtual void send(std::vector<uint8_t> frame, Deadline deadline) = 0;
+  // send() of one frame built from its header fields and `payload`, which a profile may write from
+  // the caller's memory (no frame-sized copy); `payload` is not referenced after it returns or throws.
+  virtual void send_payload(wire::FrameType type, const wire::FrameRoute& route, std::span<const uint8_t> payload,
+                            Deadline deadline) {
+    send(wire::encode_frame(type, route, payload), deadline);
+  }
   virtual InboundFrame receive(Deadline deadline) = 0;
 
   // A descriptor that becomes readable when poll() may make progress (the socket on host_tcp, an

@@ -15,6 +15,15 @@ namespace {
 constexpr size_t STAGING_BYTES = 64 * 1024;
 constexpr size_t MAX_IOVECS_PER_WRITE = 64;
 
+void run_released(std::function<void()>& released) noexcept {
+  if (!released) return;
+  try {
+    released();
+  } catch (...) {  // a release hook only records a fact; nothing to recover here
+  }
+  released = nullptr;
+}
+
 }  // namespace
 
 FrameStream::FrameStream(TcpSocket socket, uint32_t max_payload)
@@ -46,8 +55,10 @@ auto FrameStream::guarded(Fn&& fn) {
 void FrameStream::fail(TransportError error) noexcept {
   if (failure_) return;
   failure_.emplace(std::move(error));
-  outgoing_.clear();
+  std::deque<Outgoing> dropped;
+  dropped.swap(outgoing_);
   front_written_ = pending_bytes_ = 0;
+  for (Outgoing& o : dropped) run_released(o.released);  // nothing borrowed is referenced any more
   staged_begin_ = staged_end_ = 0;
   assembler_.reset();
   socket_.shutdown();
@@ -62,7 +73,28 @@ void FrameStream::enqueue(std::vector<uint8_t> frame) {
   require_healthy();
   (void)wire::decode_frame(frame);  // throws WireError; deliberately outside guarded()
   pending_bytes_ += frame.size();
-  outgoing_.push_back(std::move(frame));
+  outgoing_.push_back(Outgoing{std::move(frame), {}, {}});
+}
+
+void FrameStream::enqueue_parts(std::vector<uint8_t> head, std::span<const uint8_t> tail,
+                                std::function<void()> released) {
+  require_healthy();
+  // The header rules, then the exact length over both parts (WIRE-3), outside guarded() as above.
+  const wire::FrameHeader h = wire::decode_frame_header(head);
+  if (head.size() + tail.size() != wire::FRAME_HEADER_BYTES + uint64_t{h.payload_bytes})
+    throw wire::WireError(wire::WireErrc::LENGTH_MISMATCH, "FrameHeader.payload_bytes",
+                          "payload_bytes " + std::to_string(h.payload_bytes) + " but " +
+                              std::to_string(head.size() + tail.size() - wire::FRAME_HEADER_BYTES) +
+                              " payload bytes follow");
+  pending_bytes_ += head.size() + tail.size();
+  outgoing_.push_back(Outgoing{std::move(head), tail, std::move(released)});
+}
+
+void FrameStream::pop_front_outgoing() noexcept {
+  std::function<void()> released = std::move(outgoing_.front().released);
+  outgoing_.pop_front();
+  front_written_ = 0;
+  run_released(released);
 }
 
 bool FrameStream::flush() {
@@ -70,9 +102,15 @@ bool FrameStream::flush() {
     while (!outgoing_.empty()) {
       std::array<iovec, MAX_IOVECS_PER_WRITE> iov{};
       size_t count = 0;
-      for (auto it = outgoing_.begin(); it != outgoing_.end() && count < iov.size(); ++it, ++count) {
-        const size_t skip = count == 0 ? front_written_ : 0;
-        iov[count] = iovec{it->data() + skip, it->size() - skip};
+      size_t skip = front_written_;  // bytes of the front frame already sent, head first
+      for (auto it = outgoing_.begin(); it != outgoing_.end() && count + 2 <= iov.size(); ++it) {
+        const std::span<const uint8_t> parts[2] = {it->head, it->tail};
+        for (const auto part : parts) {
+          const size_t from = std::min(skip, part.size());
+          skip -= from;
+          if (from < part.size())
+            iov[count++] = iovec{const_cast<uint8_t*>(part.data()) + from, part.size() - from};
+        }
       }
       size_t written = socket_.write_some(std::span<const iovec>(iov.data(), count));
       if (written == 0) return false;
@@ -82,10 +120,7 @@ bool FrameStream::flush() {
         const size_t used = std::min(written, left_in_front);
         front_written_ += used;
         written -= used;
-        if (front_written_ == outgoing_.front().size()) {
-          outgoing_.pop_front();
-          front_written_ = 0;
-        }
+        if (front_written_ == outgoing_.front().size()) pop_front_outgoing();
       }
     }
     return true;
@@ -129,7 +164,13 @@ std::optional<InboundFrame> FrameStream::poll_frame() {
 }
 
 void FrameStream::send(std::vector<uint8_t> frame, Deadline deadline) {
-  enqueue(std::move(frame));
+  send_parts(std::move(frame), {}, deadline);
+}
+
+void FrameStream::send_parts(std::vector<uint8_t> head, std::span<const uint8_t> tail, Deadline deadline) {
+  if (tail.empty()) enqueue(std::move(head));
+  else enqueue_parts(std::move(head), tail);
+  // A timeout fails the stream, which drops the queue: `tail` is never referenced after a throw.
   while (!flush()) {
     if (!socket_.wait_writable(deadline)) {
       TransportError error(TransportErrc::TIMEOUT, "send to " + peer_ + ": " +

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,12 @@ class FrameStream {
   // Queues one encoded frame. The frame is checked first (header rules, exact length); a bad frame
   // throws wire::WireError and leaves the stream untouched: it is the sender's bug, not the peer's.
   void enqueue(std::vector<uint8_t> frame);
+  // Queues one frame made of `head` (the header and the start of the payload) followed by `tail`,
+  // which is written from the caller's memory (scatter/gather, no copy). `released` runs exactly
+  // once, on the owner thread, when the stream no longer references `tail`: the frame was written
+  // whole, or dropped because the stream failed or closed. Checked like enqueue(); on a throw
+  // nothing is queued and `released` is not called.
+  void enqueue_parts(std::vector<uint8_t> head, std::span<const uint8_t> tail, std::function<void()> released = {});
   // Writes as much queued output as the socket accepts; true when nothing is left queued.
   bool flush();
   // Reads whatever is available and returns the next complete frame, if any. Returns nullopt
@@ -40,6 +48,8 @@ class FrameStream {
   // late reply would otherwise be paired with the next request, protocol.md 12).
   // receive() also keeps flushing output queued by enqueue() while it waits.
   void send(std::vector<uint8_t> frame, Deadline deadline);
+  // send() of a frame given as head + borrowed tail; `tail` is not referenced after it returns or throws.
+  void send_parts(std::vector<uint8_t> head, std::span<const uint8_t> tail, Deadline deadline);
   InboundFrame receive(Deadline deadline);
 
   int fd() const noexcept { return socket_.fd(); }
@@ -72,7 +82,14 @@ class FrameStream {
   size_t staged_begin_ = 0;
   size_t staged_end_ = 0;
 
-  std::deque<std::vector<uint8_t>> outgoing_;
+  struct Outgoing {
+    std::vector<uint8_t> head;
+    std::span<const uint8_t> tail;   // borrowed; empty for a whole frame
+    std::function<void()> released;  // run once when the frame leaves the queue
+    size_t size() const noexcept { return head.size() + tail.size(); }
+  };
+  void pop_front_outgoing() noexcept;
+  std::deque<Outgoing> outgoing_;
   size_t front_written_ = 0;  // bytes of outgoing_.front() already sent
   size_t pending_bytes_ = 0;
 

@@ -1,5 +1,7 @@
 #include "transport/host_tcp_channel.h"
 
+#include "wire/frame_codec.h"
+
 namespace echelon::transport {
 
 std::unique_ptr<HostTcpChannel> HostTcpChannel::connect(const EndpointAddress& peer, Deadline deadline,
@@ -10,6 +12,12 @@ std::unique_ptr<HostTcpChannel> HostTcpChannel::connect(const EndpointAddress& p
 std::optional<InboundFrame> HostTcpChannel::poll() {
   if (stream_.has_pending_output()) stream_.flush();
   return stream_.poll_frame();
+}
+
+void HostTcpChannel::send_payload(wire::FrameType type, const wire::FrameRoute& route,
+                                  std::span<const uint8_t> payload, Deadline deadline) {
+  // The header alone is encoded; the payload goes out from the caller's buffer.
+  stream_.send_parts(wire::encode_frame_head(type, route, {}, payload.size()), payload, deadline);
 }
 
 }  // namespace echelon::transport

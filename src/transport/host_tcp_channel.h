@@ -25,6 +25,12 @@ class HostTcpChannel final : public FrameChannel {
   const char* profile() const noexcept override { return HOST_TCP_PROFILE; }
   std::string peer() const override { return stream_.peer(); }
   void post(std::vector<uint8_t> frame) override { stream_.enqueue(std::move(frame)); }
+  // Scatter/gather: `tail` is written from the caller's memory.
+  void post_parts(std::vector<uint8_t> head, std::span<const uint8_t> tail, std::function<void()> released) override {
+    stream_.enqueue_parts(std::move(head), tail, std::move(released));
+  }
+  void send_payload(wire::FrameType type, const wire::FrameRoute& route, std::span<const uint8_t> payload,
+                    Deadline deadline) override;
   std::optional<InboundFrame> poll() override;
   bool flush() override { return stream_.flush(); }
   void send(std::vector<uint8_t> frame, Deadline deadline) override { stream_.send(std::move(frame), deadline); }

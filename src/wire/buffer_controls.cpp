@@ -270,6 +270,13 @@ std::vector<uint8_t> encode_copy_to(const CopyToView& r) {
   return out;
 }
 
+std::vector<uint8_t> encode_copy_to_head(const CopyToView& r) {
+  validate(r);
+  ByteWriter w(COPY_REQUEST_HEAD_BYTES);
+  write_copy_head(w, r.worker_id, r.buffer_id, r.generation, r.offset, r.size);
+  return w.take();
+}
+
 CopyToView decode_copy_to(std::span<const uint8_t> bytes) {
   ByteReader r(bytes, "CopyRequestWire");
   CopyToView x;

@@ -165,6 +165,9 @@ CopyRequest decode_copy_request(std::span<const uint8_t> bytes, CopyDirection di
 
 void validate(const CopyToView& r);
 std::vector<uint8_t> encode_copy_to(const CopyToView& r);
+// Only the 36-byte head of encode_copy_to(r) (validated the same way, data included): for senders
+// that write `r.data` from the caller's memory right after it (scatter/gather).
+std::vector<uint8_t> encode_copy_to_head(const CopyToView& r);
 // The view points into `bytes`.
 CopyToView decode_copy_to(std::span<const uint8_t> bytes);
 

@@ -10,18 +10,19 @@
 namespace echelon::wire {
 
 std::vector<uint8_t> ByteWriter::take() {
-  buf_.resize(pos_);
-  pos_ = 0;
-  return std::move(buf_);
+  std::vector<uint8_t> out = std::move(buf_);
+  buf_ = {};
+  return out;
 }
 
 void ByteWriter::expand(size_t n) {
-  buf_.resize(std::max({buf_.size() * 2, pos_ + n, size_t{256}}));
+  buf_.reserve(std::max({buf_.capacity() * 2, buf_.size() + n, size_t{256}}));
 }
 
 void ByteWriter::raw(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return;
-  std::memcpy(grow(bytes.size()), bytes.data(), bytes.size());
+  if (buf_.capacity() - buf_.size() < bytes.size()) expand(bytes.size());
+  buf_.insert(buf_.end(), bytes.begin(), bytes.end());  // one pass, no zero-fill first
 }
 
 void ByteWriter::blob(const char* field, std::span<const uint8_t> bytes, size_t max) {

@@ -15,12 +15,14 @@ namespace echelon::wire {
 class ByteWriter {
  public:
   ByteWriter() = default;
-  explicit ByteWriter(size_t reserve_bytes) { buf_.resize(reserve_bytes); }
+  // Reserves capacity only: nothing is zero-filled ahead of the bytes written (a frame may carry
+  // 16 MiB of copy data, so every pass over it counts).
+  explicit ByteWriter(size_t reserve_bytes) { buf_.reserve(reserve_bytes); }
 
   // Forgets the content but keeps the storage, so a reused writer encodes without allocating.
-  void clear() noexcept { pos_ = 0; }
-  size_t size() const noexcept { return pos_; }
-  std::span<const uint8_t> bytes() const noexcept { return {buf_.data(), pos_}; }
+  void clear() noexcept { buf_.clear(); }
+  size_t size() const noexcept { return buf_.size(); }
+  std::span<const uint8_t> bytes() const noexcept { return {buf_.data(), buf_.size()}; }
   std::vector<uint8_t> take();
 
   void u8(uint8_t v) { *grow(1) = v; }
@@ -45,16 +47,17 @@ class ByteWriter {
   void patch_u32(size_t at, uint32_t v) noexcept { store_le(buf_.data() + at, v); }
 
  private:
+  // The vector's size is the write position; only the `n` bytes about to be written are
+  // value-initialised, never the spare capacity.
   uint8_t* grow(size_t n) {
-    if (buf_.size() - pos_ < n) expand(n);
-    uint8_t* p = buf_.data() + pos_;
-    pos_ += n;
-    return p;
+    const size_t at = buf_.size();
+    if (buf_.capacity() - at < n) expand(n);
+    buf_.resize(at + n);
+    return buf_.data() + at;
   }
   void expand(size_t n);
 
   std::vector<uint8_t> buf_;
-  size_t pos_ = 0;
 };
 
 }  // namespace echelon::wire

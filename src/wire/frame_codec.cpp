@@ -104,4 +104,21 @@ std::vector<uint8_t> encode_typed_frame(const TypedFrame& f) {
   return w.take();
 }
 
+std::vector<uint8_t> encode_frame_head(FrameType type, const FrameRoute& route, std::span<const uint8_t> payload_head,
+                                       uint64_t tail_bytes) {
+  const uint64_t payload = uint64_t{payload_head.size()} + tail_bytes;
+  FrameHeader h;
+  h.type = type;
+  h.session_id = route.session_id;
+  h.worker_id = route.worker_id;
+  h.sequence = route.sequence;
+  h.flags = route.flags;
+  // Clamped like end_frame, so an oversized payload reaches the checker as "too large".
+  h.payload_bytes = payload > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(payload);
+  std::vector<uint8_t> out(FRAME_HEADER_BYTES);
+  encode_frame_header(h, std::span<uint8_t, FRAME_HEADER_BYTES>(out.data(), FRAME_HEADER_BYTES));
+  out.insert(out.end(), payload_head.begin(), payload_head.end());
+  return out;
+}
+
 }  // namespace echelon::wire

@@ -59,4 +59,10 @@ TypedFrame decode_typed_frame(std::span<const uint8_t> bytes, uint32_t max_paylo
 // The inverse; refuses a payload alternative that does not belong to header.type.
 std::vector<uint8_t> encode_typed_frame(const TypedFrame& frame);
 
+// The start of a frame whose payload is `payload_head` followed by `tail_bytes` more bytes that the
+// caller sends from elsewhere (scatter/gather): the header announces the whole payload and is
+// checked like encode_frame's (a payload over the maximum throws WireError).
+std::vector<uint8_t> encode_frame_head(FrameType type, const FrameRoute& route, std::span<const uint8_t> payload_head,
+                                       uint64_t tail_bytes);
+
 }  // namespace echelon::wire

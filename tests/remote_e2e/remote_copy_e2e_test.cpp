@@ -3,6 +3,8 @@
 // anything is sent, and by the runner when a hand-built descriptor or copy names it anyway.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +12,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "echelon/remote_buffer.h"
@@ -150,6 +153,80 @@ TEST_F(RemoteCopyE2E, FreedGenerationIsRefusedByTheRunner) {
   EXPECT_TRUE(contains(copy.error, "COPY_TO_REMOTE")) << copy.error;
   EXPECT_TRUE(contains(copy.error, "was freed")) << copy.error;
   EXPECT_TRUE(open.ep.health().ready) << "refusals fail only the request: " << open.ep.health().reason;
+}
+
+// The zero-copy chunk path (RemoteL3Endpoint::control_borrowed): a refused chunk is a refused
+// request that leaves the lane usable, the bytes go out of and come back into the caller's own
+// memory, and a refused COPY_FROM_REMOTE writes nothing into the destination.
+TEST_F(RemoteCopyE2E, RefusedBorrowedChunkLeavesTheLaneUsable) {
+  OpenEndpoint open(daemon, {"session_check_inline_sum"});
+  constexpr uint64_t kBytes = 3 << 20;
+  const rc::Allocation a = rc::alloc_result(open.control(rc::alloc(kBytes)), 0, kBytes);
+  std::vector<std::byte> data(kBytes);
+  fill_pattern(data);
+  const std::span<const uint8_t> tail{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
+  const auto deadline = [] { return Clock::now() + std::chrono::seconds(10); };
+
+  // One byte too far: only the runner can see it (the Worker API refuses it before sending).
+  const ControlReply bad =
+      open.ep.control_borrowed(rc::copy_to_head(0, a.buffer_id, a.generation, 1, data), tail, {}, deadline());
+  EXPECT_FALSE(bad.ok);
+  EXPECT_FALSE(bad.uncertain) << "a refused chunk was not applied: " << bad.error;
+  EXPECT_TRUE(contains(bad.error, "COPY_TO_REMOTE")) << bad.error;
+  ASSERT_TRUE(open.ep.health().ready) << open.ep.health().reason;
+
+  rc::copy_to_result(open.ep.control_borrowed(rc::copy_to_head(0, a.buffer_id, a.generation, 0, data), tail, {},
+                                              deadline()));
+  std::vector<std::byte> back(kBytes, std::byte{0xEE});
+  rc::copy_from_placed_result(open.ep.control_borrowed(
+      rc::copy_from(0, a.buffer_id, a.generation, 0, kBytes), {},
+      {reinterpret_cast<uint8_t*>(back.data()), back.size()}, deadline()));
+  EXPECT_EQ(checksum(back), checksum(data));
+
+  std::vector<std::byte> untouched(16, std::byte{0xEE});
+  const ControlReply refused = open.ep.control_borrowed(rc::copy_from(0, a.buffer_id, a.generation, kBytes - 8, 16),
+                                                        {}, {reinterpret_cast<uint8_t*>(untouched.data()), 16},
+                                                        deadline());
+  EXPECT_FALSE(refused.ok);
+  EXPECT_FALSE(refused.uncertain) << refused.error;
+  EXPECT_EQ(untouched, std::vector<std::byte>(16, std::byte{0xEE})) << "a refused read wrote into the destination";
+  EXPECT_TRUE(open.ep.health().ready) << open.ep.health().reason;
+}
+
+// A runner killed while chunks are on the wire: the copy fails within the control deadline with
+// the bytes already written, the worker is FAILED, and the Worker still closes.
+TEST_F(RemoteCopyE2E, RunnerKilledMidCopyIsABoundedFailure) {
+  constexpr uint64_t kBytes = uint64_t{64} << 20;
+  Worker w(4, parent_options());
+  RemoteWorkerSpec s = spec_for(daemon);
+  s.copy_chunk_bytes = 1 << 20;
+  const WorkerId id = w.add_remote_worker(s);
+  w.init();
+  const RemoteBufferHandle buf = w.remote_malloc(id, kBytes);
+  const pid_t runner = daemon.wait_for_single_runner();
+  ASSERT_GT(runner, 0);
+  std::vector<std::byte> src(kBytes, std::byte{7});
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ::kill(runner, SIGKILL);
+  });
+  std::string error;
+  // Copies repeat until the kill lands (each one is 64 chunks); the bound only stops a broken test.
+  for (int i = 0; i < 1000 && error.empty(); ++i) {
+    try {
+      if (i % 2 == 0) w.remote_copy_to(buf, 0, src);
+      else w.remote_copy_from(buf, 0, src);
+    } catch (const ControlError& e) {
+      error = e.what();
+    } catch (const std::invalid_argument& e) {  // the session was already seen dead before sending
+      error = e.what();
+    }
+  }
+  killer.join();
+  ASSERT_FALSE(error.empty()) << "copies kept succeeding after the runner was killed";
+  EXPECT_TRUE(contains(error, "failed after") || contains(error, "is not live")) << error;
+  EXPECT_TRUE(wait_until([&] { return !w.health(id).ready; }));
+  w.close();
 }
 
 }  // namespace

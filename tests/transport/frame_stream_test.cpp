@@ -5,6 +5,7 @@
 
 #include "transport/frame_stream.h"
 #include "transport/host_tcp_channel.h"
+#include "wire/frame_codec.h"
 #include "wire/wire_error.h"
 #include "transport_test_support.h"
 
@@ -210,6 +211,70 @@ TEST_F(FrameStreamTest, HostTcpChannelConnectsPostsAndPolls) {
   EXPECT_TRUE(lane.failed());
   EXPECT_EQ(lane.failure()->code(), TransportErrc::CLOSED);
   EXPECT_THROW(server.receive(deadline_in(1s)), TransportError);
+}
+
+// Scatter/gather frames (copy chunks written from the caller's memory): the peer sees exactly the
+// frame encode_frame would build, and `released` runs once, only after the tail was written.
+TEST_F(FrameStreamTest, HeadAndBorrowedTailArriveAsOneFrameAndReleaseOnce) {
+  auto [a, b] = connected_pair();
+  FrameStream left(std::move(a)), right(std::move(b));
+  Bytes payload(3 << 20);  // larger than the socket buffers: several partial writes
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 13 + 1);
+  const Bytes head_part(payload.begin(), payload.begin() + 52);
+  const std::span<const uint8_t> tail = std::span<const uint8_t>(payload).subspan(52);
+  int released = 0;
+  left.enqueue_parts(wire::encode_frame_head(wire::FrameType::CONTROL, {42, 0, 1, 0}, head_part, tail.size()), tail,
+                     [&] { ++released; });
+  left.enqueue(make_frame(wire::FrameType::TASK, 2, Bytes(10, 9)));  // a whole frame behind it
+  std::thread reader([&] {
+    const InboundFrame got = right.receive(deadline_in(5s));
+    EXPECT_EQ(got.bytes, make_frame(wire::FrameType::CONTROL, 1, payload));
+    EXPECT_EQ(right.receive(deadline_in(5s)).header.sequence, 2u);
+  });
+  const auto deadline = deadline_in(5s);
+  while (!left.flush()) {
+    EXPECT_EQ(released, 0) << "released before the tail was written";
+    ASSERT_TRUE(left.socket().wait_writable(deadline));
+  }
+  reader.join();
+  EXPECT_EQ(released, 1);
+}
+
+TEST_F(FrameStreamTest, BorrowedTailWithWrongLengthIsRefusedAndNotReleased) {
+  auto [a, b] = connected_pair();
+  FrameStream left(std::move(a));
+  const Bytes tail(100, 1);
+  int released = 0;
+  // The header announces 10 + 99 payload bytes, 10 + 100 follow.
+  EXPECT_THROW(left.enqueue_parts(wire::encode_frame_head(wire::FrameType::TASK, {42, 0, 1, 0}, Bytes(10, 0), 99), tail,
+                                  [&] { ++released; }),
+               wire::WireError);
+  EXPECT_EQ(released, 0);
+  EXPECT_FALSE(left.has_pending_output());
+  EXPECT_FALSE(left.failed()) << "a sender's bad frame is not the peer's fault";
+}
+
+TEST_F(FrameStreamTest, ClosingWithAnUnwrittenBorrowedTailReleasesIt) {
+  auto [a, b] = connected_pair();
+  FrameStream left(std::move(a));
+  const Bytes tail(8 << 20, 3);  // the peer never reads: most of it stays queued
+  int released = 0;
+  left.enqueue_parts(wire::encode_frame_head(wire::FrameType::TASK, {42, 0, 1, 0}, {}, tail.size()), tail,
+                     [&] { ++released; });
+  EXPECT_FALSE(left.flush());
+  EXPECT_EQ(released, 0);
+  left.close();
+  EXPECT_EQ(released, 1) << "a dropped frame no longer references the caller's memory";
+  EXPECT_FALSE(left.has_pending_output());
+}
+
+TEST_F(FrameStreamTest, SendPayloadWritesTheSameFrameAsEncodeFrame) {
+  auto [a, b] = connected_pair();
+  HostTcpChannel left(std::move(a));
+  FrameStream right(std::move(b));
+  const Bytes payload(70'000, 5);
+  left.send_payload(wire::FrameType::COMPLETION, {42, 0, 4, 0}, payload, deadline_in(1s));
+  EXPECT_EQ(right.receive(deadline_in(1s)).bytes, make_frame(wire::FrameType::COMPLETION, 4, payload));
 }
 
 }  // namespace
