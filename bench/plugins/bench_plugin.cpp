@@ -10,3 +10,5 @@ void noop(echelon::Orchestrator&, const echelon::TaskArgs&, const echelon::CallC
 
 ECHELON_PLUGIN();
 ECHELON_ORCH_ENTRY(bench_noop, noop)
+// A second no-op, registered and unregistered over and over by the callables suite.
+ECHELON_ORCH_ENTRY(bench_noop2, noop)

@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "bench_stats.h"
 #include "bench_suite.h"
 #include "echelon/remote_buffer.h"
 #include "echelon/remote_worker.h"
@@ -28,11 +29,6 @@ using remote::LocalDaemon;
 // 256 MiB: large enough that per-chunk costs (16 chunks) and not start-up dominate; a quick run
 // of both directions takes well under a second per repetition on loopback.
 constexpr uint64_t kCopyBytes = uint64_t{256} << 20;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 double gb_per_s(uint64_t bytes, Clock::time_point since) {
   return static_cast<double>(bytes) / std::chrono::duration<double>(Clock::now() - since).count() / 1e9;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <vector>
 
+#include "bench_stats.h"
 #include "bench_suite.h"
 #include "chip/kernels/kernel_files.h"
 #include "core/shared_mapping.h"
@@ -20,11 +21,6 @@ namespace echelon::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 void noop_sub(const SubCall&) {}
 

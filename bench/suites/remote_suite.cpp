@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bench_stats.h"
 #include "bench_suite.h"
 #include "echelon/remote_worker.h"
 #include "echelon/worker.h"
@@ -17,15 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using remote::LocalDaemon;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-double elapsed_us(Clock::time_point since) {
-  return std::chrono::duration<double, std::micro>(Clock::now() - since).count();
-}
 
 WorkerOptions parent_options() {
   WorkerOptions o;

@@ -4,9 +4,14 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "echelon/plugin.h"
 #include "fmt/format.h"
@@ -19,10 +24,51 @@ std::string canonical(const std::string& path) {
   return realpath(path.c_str(), buf) ? std::string(buf) : std::string();
 }
 
+// The SHA-256 of a plugin file, remembered per file identity (device, inode, size, mtime): a
+// registration is one control round trip, and hashing a debug-info build of a plugin on every
+// PREPARE would cost more than the round trip. dlopen keeps an already loaded library by its file
+// as well, so a cached digest still describes the code that runs.
 Digest file_digest(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return sha256(bytes);
+  struct Identity {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    int64_t mtime_ns;
+    bool operator<(const Identity& o) const {
+      return std::tie(dev, ino, size, mtime_ns) < std::tie(o.dev, o.ino, o.size, o.mtime_ns);
+    }
+  };
+  static std::mutex mu;
+  static std::map<Identity, Digest> cache;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw CallableError(fmt::format("REJECTED: cannot open {} to hash it", path));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    throw CallableError(fmt::format("REJECTED: cannot stat {} to hash it", path));
+  }
+  const Identity id{st.st_dev, st.st_ino, st.st_size, int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(id); it != cache.end()) {
+      ::close(fd);
+      return it->second;
+    }
+  }
+  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  ::close(fd);
+  if (got != bytes.size()) throw CallableError(fmt::format("REJECTED: reading {} to hash it came up short", path));
+  const Digest digest = sha256(bytes);
+  std::lock_guard lock(mu);
+  cache.emplace(id, digest);
+  return digest;
 }
 
 }  // namespace

@@ -66,7 +66,7 @@ SecretFile::SecretFile() {
 
 SecretFile::~SecretFile() { ::unlink(path.c_str()); }
 
-Daemon::Daemon(const std::string& auth_secret_file) {
+Daemon::Daemon(const std::string& auth_secret_file, const std::vector<std::string>& extra_env) {
   char log_name[] = "/tmp/echelon-e2e-daemon-log-XXXXXX";
   const int log_fd = ::mkstemp(log_name);
   if (log_fd < 0) throw std::runtime_error("mkstemp for the daemon log failed");
@@ -90,7 +90,13 @@ Daemon::Daemon(const std::string& auth_secret_file) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  // The runners inherit the daemon's environment, which is how a test arms a runner fault.
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  std::vector<std::string> extra = extra_env;
+  for (auto& e : extra) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
   ::close(log_fd);

@@ -33,8 +33,9 @@ struct SecretFile {
 
 class Daemon {
  public:
-  // Insecure (--insecure-no-auth) without a secret file, authenticated with one.
-  explicit Daemon(const std::string& auth_secret_file = {});
+  // Insecure (--insecure-no-auth) without a secret file, authenticated with one. `extra_env`
+  // ("NAME=value") is added to the daemon's environment, which its runners inherit.
+  explicit Daemon(const std::string& auth_secret_file = {}, const std::vector<std::string>& extra_env = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
