@@ -10,35 +10,18 @@
 #include <cstdint>
 #include <vector>
 
+#include "bench_remote.h"
 #include "bench_stats.h"
 #include "bench_suite.h"
 #include "loopback_tcp.h"
 #include "echelon/chip_callable.h"
 #include "echelon/remote_worker.h"
 #include "echelon/worker.h"
-#include "remote/local_daemon.h"
 
 namespace echelon::bench {
 namespace {
 
 using remote::LocalDaemon;
-
-WorkerOptions parent_options() {
-  WorkerOptions o;
-  o.startup_timeout_s = 20;
-  o.close_grace_s = 5;
-  return o;
-}
-
-RemoteWorkerSpec loopback_spec(const LocalDaemon& d, uint32_t chips) {
-  RemoteWorkerSpec s;
-  s.port = d.port();
-  s.num_chips = chips;
-  s.heap_ring_bytes = uint64_t{4} << 20;
-  s.startup_timeout_s = 15;
-  s.shutdown_timeout_s = 5;
-  return s;
-}
 
 struct TwoPhaseFigures {
   double register_us = 0;
@@ -46,9 +29,9 @@ struct TwoPhaseFigures {
 };
 
 TwoPhaseFigures two_phase_figures(const LocalDaemon& daemon, int samples) {
-  Worker w(4, parent_options());
-  const WorkerId a = w.add_remote_worker(loopback_spec(daemon, 0));
-  const WorkerId b = w.add_remote_worker(loopback_spec(daemon, 0));
+  Worker w(4, bench_parent_options());
+  const WorkerId a = w.add_remote_worker(bench_loopback_spec(daemon, 0));
+  const WorkerId b = w.add_remote_worker(bench_loopback_spec(daemon, 0));
   // The baseline's entry stays registered, so the plugin library stays loaded on both runners
   // and the registration measures the protocol, not a first dlopen.
   const CallableHandle noop = w.register_callable(RemoteCallable::native("echelon_bench:bench_noop"), {a, b});
@@ -72,8 +55,8 @@ TwoPhaseFigures two_phase_figures(const LocalDaemon& daemon, int samples) {
 double chip_blob_ms(const LocalDaemon& daemon, int samples) {
   const ChipCallable kernel = ChipCallable::from_file(ECHELON_BENCH_BALLAST_KERNEL);
   if (kernel.blob().size() < (size_t{1} << 20)) die("callables suite: the ballast kernel is smaller than 1 MiB");
-  Worker w(4, parent_options());
-  const WorkerId a = w.add_remote_worker(loopback_spec(daemon, 1));
+  Worker w(4, bench_parent_options());
+  const WorkerId a = w.add_remote_worker(bench_loopback_spec(daemon, 1));
   w.init();
   const RemoteCallable chip = RemoteCallable::chip(kernel);
   std::vector<double> ms;
@@ -88,10 +71,7 @@ double chip_blob_ms(const LocalDaemon& daemon, int samples) {
 }
 
 void run_callables(const BenchOptions& opts, Report& report) {
-  LocalDaemon daemon(remote::LocalDaemonOptions{.binary = ECHELON_REMOTE_WORKER_PATH,
-                                                .plugin_dirs = {ECHELON_SESSION_PLUGIN_DIR},
-                                                .session_binary = ECHELON_SESSION_BINARY,
-                                                .log_level = "error"});
+  LocalDaemon daemon(bench_daemon_options());
   const TwoPhaseFigures f = two_phase_figures(daemon, opts.quick ? 300 : 3000);
   report.figure("register_2pc_us_p50", f.register_us);
   report.figure("two_task_rtt_us_p50", f.two_rtt_us);

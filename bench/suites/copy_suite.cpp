@@ -12,13 +12,13 @@
 #include <span>
 #include <vector>
 
+#include "bench_remote.h"
 #include "bench_stats.h"
 #include "bench_suite.h"
 #include "echelon/remote_buffer.h"
 #include "echelon/remote_worker.h"
 #include "echelon/worker.h"
 #include "loopback_tcp.h"
-#include "remote/local_daemon.h"
 
 namespace echelon::bench {
 namespace {
@@ -63,16 +63,8 @@ struct CopyFigures {
 
 // One session, one buffer; each repetition copies the whole buffer to the session and back.
 CopyFigures copy_figures(const LocalDaemon& daemon, int repetitions) {
-  WorkerOptions o;
-  o.startup_timeout_s = 20;
-  o.close_grace_s = 5;
-  Worker w(4, o);
-  RemoteWorkerSpec s;
-  s.port = daemon.port();
-  s.heap_ring_bytes = uint64_t{4} << 20;
-  s.startup_timeout_s = 15;
-  s.shutdown_timeout_s = 5;
-  const WorkerId id = w.add_remote_worker(s);
+  Worker w(4, bench_parent_options());
+  const WorkerId id = w.add_remote_worker(bench_loopback_spec(daemon));
   w.init();
   const RemoteBufferHandle buf = w.remote_malloc(id, kCopyBytes);
   // Touched up front, so page faults of the host side are not part of the first repetition.
@@ -93,10 +85,7 @@ CopyFigures copy_figures(const LocalDaemon& daemon, int repetitions) {
 }
 
 void run_copy(const BenchOptions& opts, Report& report) {
-  LocalDaemon daemon(remote::LocalDaemonOptions{.binary = ECHELON_REMOTE_WORKER_PATH,
-                                                .plugin_dirs = {ECHELON_SESSION_PLUGIN_DIR},
-                                                .session_binary = ECHELON_SESSION_BINARY,
-                                                .log_level = "error"});
+  LocalDaemon daemon(bench_daemon_options());
   const CopyFigures copy = copy_figures(daemon, opts.quick ? 3 : 7);
   const double tcp = tcp_stream_gb_per_s(opts.quick ? (size_t{2} << 30) : (size_t{8} << 30));
   report.figure("copy_to_remote_gb_per_s", copy.to_remote);

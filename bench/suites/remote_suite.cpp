@@ -6,34 +6,18 @@
 #include <cstdint>
 #include <vector>
 
+#include "bench_remote.h"
 #include "bench_stats.h"
 #include "bench_suite.h"
 #include "echelon/remote_worker.h"
 #include "echelon/worker.h"
 #include "loopback_tcp.h"
-#include "remote/local_daemon.h"
 
 namespace echelon::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using remote::LocalDaemon;
-
-WorkerOptions parent_options() {
-  WorkerOptions o;
-  o.startup_timeout_s = 20;
-  o.close_grace_s = 5;
-  return o;
-}
-
-RemoteWorkerSpec loopback_spec(const LocalDaemon& d) {
-  RemoteWorkerSpec s;
-  s.port = d.port();
-  s.heap_ring_bytes = uint64_t{4} << 20;
-  s.startup_timeout_s = 15;
-  s.shutdown_timeout_s = 5;
-  return s;
-}
 
 const RemoteCallable& noop_entry() {
   static const RemoteCallable entry = RemoteCallable::native("echelon_bench:bench_noop");
@@ -44,9 +28,9 @@ const RemoteCallable& noop_entry() {
 double session_startup_ms_p50(const LocalDaemon& daemon, int sessions) {
   std::vector<double> ms;
   for (int i = 0; i < sessions; ++i) {
-    Worker w(4, parent_options());
+    Worker w(4, bench_parent_options());
     const auto t0 = Clock::now();
-    const WorkerId id = w.add_remote_worker(loopback_spec(daemon));
+    const WorkerId id = w.add_remote_worker(bench_loopback_spec(daemon));
     w.register_callable(noop_entry(), {id});
     w.init();
     ms.push_back(elapsed_us(t0) / 1000);
@@ -69,8 +53,8 @@ struct RemoteFigures {
 RemoteFigures remote_task_figures(const LocalDaemon& daemon, int runs, int batches) {
   constexpr int kBackToBackTasks = 1000;
   TcpPingPong tcp;  // forked before the Worker starts any thread
-  Worker w(4, parent_options());
-  const WorkerId id = w.add_remote_worker(loopback_spec(daemon));
+  Worker w(4, bench_parent_options());
+  const WorkerId id = w.add_remote_worker(bench_loopback_spec(daemon));
   const auto noop = w.register_callable(noop_entry(), {id});
   w.init();
   RemoteFigures f;
@@ -100,10 +84,7 @@ RemoteFigures remote_task_figures(const LocalDaemon& daemon, int runs, int batch
 
 void run_remote(const BenchOptions& opts, Report& report) {
   // Stopped and reaped on the way out, with every runner it still has.
-  LocalDaemon daemon(remote::LocalDaemonOptions{.binary = ECHELON_REMOTE_WORKER_PATH,
-                                                .plugin_dirs = {ECHELON_SESSION_PLUGIN_DIR},
-                                                .session_binary = ECHELON_SESSION_BINARY,
-                                                .log_level = "error"});
+  LocalDaemon daemon(bench_daemon_options());
   const RemoteFigures remote = remote_task_figures(daemon, opts.quick ? 4000 : 20000, opts.quick ? 1 : 9);
   const double tcp = remote.tcp_rtt_us_p50;
   const double startup = session_startup_ms_p50(daemon, opts.quick ? 11 : 51);

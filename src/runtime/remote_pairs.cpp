@@ -40,32 +40,31 @@ std::vector<WorkerId> RemotePairTable::absent_after_check(RemoteRegistry registr
   return absent;
 }
 
-void RemotePairTable::add_handle_refs(RemoteRegistry registry, const Digest& digest, CallableKind kind,
-                                      const std::vector<WorkerId>& workers) {
-  std::lock_guard lock(mu_);
-  for (WorkerId w : workers) {
-    const RemotePairKey key{registry, w, digest};
-    auto& slot = pairs_[key];
-    if (!slot) {
-      slot = std::make_shared<Pair>();
-      slot->key = key;
-      slot->kind = kind;
-    }
-    slot->state = PairState::INSTALLED;
-    ++slot->handle_refs;
-  }
-}
-
-void RemotePairTable::mark_uncertain(const RemotePairKey& key, CallableKind kind, std::string cause) {
-  std::lock_guard lock(mu_);
+RemotePairTable::Pair& RemotePairTable::pair_at(const RemotePairKey& key, CallableKind kind) {
   auto& slot = pairs_[key];
   if (!slot) {
     slot = std::make_shared<Pair>();
     slot->key = key;
     slot->kind = kind;
   }
-  slot->state = PairState::CLEANUP_UNCERTAIN;
-  slot->cause = std::move(cause);
+  return *slot;
+}
+
+void RemotePairTable::add_handle_refs(RemoteRegistry registry, const Digest& digest, CallableKind kind,
+                                      const std::vector<WorkerId>& workers) {
+  std::lock_guard lock(mu_);
+  for (WorkerId w : workers) {
+    Pair& p = pair_at(RemotePairKey{registry, w, digest}, kind);
+    p.state = PairState::INSTALLED;
+    ++p.handle_refs;
+  }
+}
+
+void RemotePairTable::mark_uncertain(const RemotePairKey& key, CallableKind kind, std::string cause) {
+  std::lock_guard lock(mu_);
+  Pair& p = pair_at(key, kind);
+  p.state = PairState::CLEANUP_UNCERTAIN;
+  p.cause = std::move(cause);
 }
 
 void RemotePairTable::drop_handle_refs(RemoteRegistry registry, const Digest& digest, const std::vector<WorkerId>& workers) {

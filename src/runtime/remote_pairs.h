@@ -81,6 +81,8 @@ class RemotePairTable {
   size_t size() const;
 
  private:
+  Pair& pair_at(const RemotePairKey& key, CallableKind kind);  // creates it; mu_ held
+
   mutable std::mutex mu_;
   std::map<RemotePairKey, std::shared_ptr<Pair>> pairs_;
 };
