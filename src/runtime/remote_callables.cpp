@@ -158,7 +158,12 @@ void RemoteCallables::flush_locked() noexcept {
 }
 
 CallableState RemoteCallables::state(RemoteRegistry registry, WorkerId worker, const Digest& digest) const {
-  return registry_.pairs().state(RemotePairKey{registry, worker, digest});
+  CallableState s = registry_.pairs().state(RemotePairKey{registry, worker, digest});
+  // A failed endpoint takes its pairs with it (callables.md 7); an uncertain pair stays visible
+  // for diagnostics.
+  if (s.state != PairState::ABSENT && s.state != PairState::CLEANUP_UNCERTAIN && port_.failed(worker))
+    return CallableState{PairState::ABSENT, 0, 0, fmt::format("worker {} is FAILED; its pairs ended with its session", worker)};
+  return s;
 }
 
 }  // namespace echelon

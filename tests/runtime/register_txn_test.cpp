@@ -290,6 +290,19 @@ TEST_F(PairStates, UncertainPairBlocksOnlyThatPair) {
   EXPECT_EQ(port.sent.size(), before);  // refused up front, nothing sent
 }
 
+TEST_F(PairStates, FailedEndpointTakesItsPairs) {
+  callables.register_dispatcher(entry(), {0, 1}, true, {});
+  port.fail(1);
+  EXPECT_EQ(state(0), PairState::INSTALLED);
+  const CallableState gone = callables.state(RemoteRegistry::DISPATCHER, 1, entry().identity().digest);
+  EXPECT_EQ(gone.state, PairState::ABSENT);
+  EXPECT_NE(gone.cause.find("worker 1 is FAILED"), std::string::npos) << gone.cause;
+  const size_t before = port.sent.size();
+  expect_error([&] { callables.register_dispatcher(RemoteCallable::native("demo:other"), {1}, true, {}); },
+               "REGISTER_PARTIAL_FAILURE", "worker 1 is FAILED");
+  EXPECT_EQ(port.sent.size(), before);  // nothing is sent to a failed endpoint
+}
+
 TEST_F(PairStates, PreInitRegistrationReachesOnlyNamedManifests) {
   const CallableHandle a = callables.register_dispatcher(entry(), {1}, false, {});
   const RemoteCallable other = RemoteCallable::native("demo:other");
