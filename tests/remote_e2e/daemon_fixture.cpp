@@ -66,7 +66,8 @@ SecretFile::SecretFile() {
 
 SecretFile::~SecretFile() { ::unlink(path.c_str()); }
 
-Daemon::Daemon(const std::string& auth_secret_file, const std::vector<std::string>& extra_env) {
+Daemon::Daemon(const std::string& auth_secret_file, const std::vector<std::string>& extra_env,
+               const std::string& plugin_dir) {
   char log_name[] = "/tmp/echelon-e2e-daemon-log-XXXXXX";
   const int log_fd = ::mkstemp(log_name);
   if (log_fd < 0) throw std::runtime_error("mkstemp for the daemon log failed");
@@ -78,7 +79,7 @@ Daemon::Daemon(const std::string& auth_secret_file, const std::vector<std::strin
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
   std::vector<std::string> args = {ECHELON_REMOTE_WORKER_PATH, "--listen",       "127.0.0.1:0",
-                                   "--plugin-dir",             ECHELON_SESSION_PLUGIN_DIR,
+                                   "--plugin-dir",             plugin_dir,
                                    "--session-binary",         ECHELON_SESSION_BINARY,
                                    "--log-level",              "info"};
   if (auth_secret_file.empty()) {

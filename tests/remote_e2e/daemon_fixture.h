@@ -35,7 +35,9 @@ class Daemon {
  public:
   // Insecure (--insecure-no-auth) without a secret file, authenticated with one. `extra_env`
   // ("NAME=value") is added to the daemon's environment, which its runners inherit.
-  explicit Daemon(const std::string& auth_secret_file = {}, const std::vector<std::string>& extra_env = {});
+  // `plugin_dir` replaces the session test plugin directory.
+  explicit Daemon(const std::string& auth_secret_file = {}, const std::vector<std::string>& extra_env = {},
+                  const std::string& plugin_dir = ECHELON_SESSION_PLUGIN_DIR);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;

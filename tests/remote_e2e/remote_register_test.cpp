@@ -12,6 +12,8 @@
 #include "echelon/errors.h"
 #include "endpoint/remote_register_controls.h"
 #include "remote_e2e_helpers.h"
+#include "spdlog/sinks/ringbuffer_sink.h"
+#include "spdlog/spdlog.h"
 
 namespace echelon::remote_e2e {
 namespace {
@@ -248,6 +250,53 @@ TEST_F(RemoteRegisterStall, UnansweredPrepareFailsOnlyThatWorker) {
   EXPECT_EQ(w.callable_state(good, noop.hashid()).state, PairState::ABSENT);
   const CallableHandle h = w.register_callable(noop, {good});
   EXPECT_EQ(run_error(w, [&](Orchestrator& o) { o.submit_next_level(h, TaskArgs(), {}, good); }), "");
+  w.close();
+}
+
+// A second daemon whose plugin directory holds a different build of the same plugin name.
+class RemoteRegisterDrift : public RemoteRegister {
+ protected:
+  ~RemoteRegisterDrift() override {
+    EXPECT_TRUE(wait_until([&] { return variant.runners().empty(); }));
+    EXPECT_TRUE(variant.stop());
+  }
+  Daemon variant{{}, {}, ECHELON_SESSION_PLUGIN_VARIANT_DIR};
+};
+
+TEST_F(RemoteRegisterDrift, PluginDigestDriftWarns) {
+  Worker w(4, parent_options());
+  const WorkerId a = w.add_remote_worker(spec_for(daemon));
+  const WorkerId b = w.add_remote_worker(spec_for(variant));
+  w.init();
+  // The warning goes to the default logger; a ring-buffer sink on it keeps what it says.
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+  spdlog::default_logger()->sinks().push_back(sink);
+  const CallableHandle h = w.register_callable(plugin_entry("session_noop"), {a, b});
+  spdlog::default_logger()->sinks().pop_back();
+  std::string log;
+  for (const auto& line : sink->last_formatted()) log += line;
+  EXPECT_NE(log.find("resolved different plugin files"), std::string::npos) << log;
+  EXPECT_NE(log.find("worker 0"), std::string::npos) << log;
+  EXPECT_NE(log.find("worker 1"), std::string::npos) << log;
+  EXPECT_EQ(run_error(w, [&](Orchestrator& o) { o.submit_next_level(h, TaskArgs(), {}, b); }), "");
+  w.close();
+}
+
+TEST_F(RemoteRegisterDrift, PluginDigestDriftAbortsWhenStrict) {
+  Worker w(4, parent_options());
+  const WorkerId a = w.add_remote_worker(spec_for(daemon));
+  const WorkerId b = w.add_remote_worker(spec_for(variant));
+  w.init();
+  const RemoteCallable noop = plugin_entry("session_noop");
+  RegisterOptions strict;
+  strict.require_identical_plugins = true;
+  const std::string what = register_error(w, noop, {a, b}, strict);
+  EXPECT_EQ(what.rfind("HASHID_DESCRIPTOR_MISMATCH", 0), 0u) << what;
+  EXPECT_FALSE(committed(w, a, noop));
+  EXPECT_FALSE(committed(w, b, noop));
+  EXPECT_EQ(w.callable_state(a, noop.hashid()).state, PairState::ABSENT);
+  // Either worker alone is fine.
+  EXPECT_NO_THROW(w.register_callable(noop, {b}, strict));
   w.close();
 }
 

@@ -107,6 +107,10 @@ void sub_store_scalar(const echelon::SubCall& call) {
 }  // namespace
 
 ECHELON_PLUGIN();
+#ifdef SESSION_PLUGIN_VARIANT
+// Makes the variant's file differ from the plain build (same entries, different bytes).
+extern "C" __attribute__((visibility("default"))) const char session_plugin_variant[] = "variant build";
+#endif
 ECHELON_ORCH_ENTRY(session_noop, noop)
 ECHELON_ORCH_ENTRY(session_inner_probe, inner_probe)
 ECHELON_ORCH_ENTRY(session_inner_chip_increment, inner_chip_increment)
