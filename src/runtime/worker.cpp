@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "echelon/errors.h"
 #include "chip/device_arena.h"
@@ -127,17 +128,17 @@ struct Worker::Impl {
     if (workers.empty())
       throw UsageError(fmt::format("{}: {} needs an explicit, non-empty list of remote workers (there is no implicit "
                                    "broadcast)", api, what));
-    for (size_t i = 0; i < workers.size(); ++i) {
-      if (workers[i] < 0) throw UsageError(fmt::format("{}: {}: worker id {} is negative", api, what, workers[i]));
-      if (std::find(workers.begin(), workers.begin() + static_cast<std::ptrdiff_t>(i), workers[i]) != workers.begin() + static_cast<std::ptrdiff_t>(i))
-        throw UsageError(fmt::format("{}: {} lists worker {} twice", api, what, workers[i]));
-      if (!is_remote(workers[i]))
-        throw UsageError(fmt::format("{}: worker {} is not a remote worker of this Worker ({})", api, workers[i], what));
+    std::set<WorkerId> seen;
+    for (WorkerId w : workers) {
+      if (w < 0) throw UsageError(fmt::format("{}: {}: worker id {} is negative", api, what, w));
+      if (!seen.insert(w).second) throw UsageError(fmt::format("{}: {} lists worker {} twice", api, what, w));
+      if (!is_remote(w))
+        throw UsageError(fmt::format("{}: worker {} is not a remote worker of this Worker ({})", api, w, what));
       // Before init a registration travels in the bootstrap manifest, which only sessions opened
       // by add_remote_worker have; other remote endpoints take registrations after init().
-      if (!initialized && !remotes.contains(workers[i]))
-        throw UsageError(fmt::format("{}: worker {} has no bootstrap manifest; register {} on it after init()", api,
-                                     workers[i], what));
+      if (!initialized && !remotes.contains(w))
+        throw UsageError(fmt::format("{}: worker {} has no bootstrap manifest; register {} on it after init()", api, w,
+                                     what));
     }
   }
 
