@@ -49,6 +49,8 @@ CallableHandle CallableRegistry::lookup(const Digest& digest) const {
   h.owner_token_ = owner_token_;
   h.handle_id_ = it->second->live_handles.front();
   h.identity_ = it->second->identity;
+  // A remote handle is pinned to its workers: the looked-up handle carries the same list.
+  if (const auto& scope = handles_.at(h.handle_id_).scope) h.workers_ = scope->workers;
   return h;
 }
 

@@ -78,6 +78,16 @@ TEST_F(RegisterApi, PostInitRegistrationIsTwoPhaseOnExactlyTheNamedWorkers) {
   EXPECT_EQ(book2->log_copy().back(), "TASK");
 }
 
+TEST_F(RegisterApi, HandleLookedUpByHashidRuns) {
+  const CallableHandle h = w.register_callable(entry(), {r1});
+  w.run([&](Orchestrator& o) {
+    const CallableHandle found = o.callable(h.hashid());
+    EXPECT_EQ(found.workers(), (std::vector<WorkerId>{r1}));
+    o.submit_next_level(found, TaskArgs(), {}, r1);
+  });
+  EXPECT_EQ(book1->count("TASK"), 1u);
+}
+
 TEST_F(RegisterApi, DuplicateRegisterSharesPairState) {
   const CallableHandle a = w.register_callable(entry(), {r0});
   const CallableHandle b = w.register_callable(entry(), {r0});
