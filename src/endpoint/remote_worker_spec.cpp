@@ -1,7 +1,10 @@
-// RemoteWorkerSpec validation and RemoteCallable construction. Everything here is pure: a spec is
-// checked completely before add_remote_worker creates any socket, file or process (RT-807, RT-909).
+// RemoteWorkerSpec validation. Everything here is pure: a spec is checked completely before
+// add_remote_worker creates any socket, file or process (RT-807, RT-909).
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <string>
+#include <string_view>
 
 #include "echelon/errors.h"
 #include "echelon/remote_worker.h"
@@ -26,6 +29,21 @@ void check_duration(const char* field, double v) {
 
 }  // namespace
 
+namespace {
+
+// The original design's hardware-gated profile names (buffers.md 9.4), in any case: refused with a
+// pointer to the profile that serves the same fabrics here.
+bool is_hardware_profile(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  static constexpr std::string_view kNames[] = {"roce", "hccs", "ub", "ub_ldst", "hcomm", "hcomm_roce", "hcomm_hccs",
+                                                "hcomm_ub", "comm_protocol_roce", "comm_protocol_hccs",
+                                                "comm_protocol_ub", "a2", "a3", "a5"};
+  return std::find(std::begin(kNames), std::end(kNames), lower) != std::end(kNames);
+}
+
+}  // namespace
+
 void RemoteWorkerSpec::validate() const {
   if (host.empty()) reject("host", "is empty; give a numeric IPv4 address or \"localhost\"");
   if (port == 0) reject("port", "is required (the daemon's listening port, non-zero)");
@@ -36,9 +54,14 @@ void RemoteWorkerSpec::validate() const {
   } catch (const transport::TransportError& e) {
     reject("host", fmt::format("'{}' is not a numeric IPv4 address or \"localhost\" ({})", host, e.what()));
   }
-  if (transport_profile == "ucx") reject("transport_profile", "\"ucx\" is not available in this build");
+  if (is_hardware_profile(transport_profile))
+    reject("transport_profile",
+           fmt::format("transport profile '{}' is not available; hardware HCOMM profiles (RoCE, HCCS, UB) are not part "
+                       "of echelon v1. Use \"ucx\" for RDMA-class transports (RoCE and InfiniBand through UCX), or "
+                       "\"host_tcp\"", transport_profile));
+  if (transport_profile == "ucx") reject("transport_profile", "\"ucx\" is not available in this build yet; use \"host_tcp\"");
   if (transport_profile != "host_tcp")
-    reject("transport_profile", fmt::format("'{}' is unknown; use \"host_tcp\"", transport_profile));
+    reject("transport_profile", fmt::format("'{}' is unknown; use \"host_tcp\" or \"ucx\"", transport_profile));
   if (num_chips > remote::MAX_CHIPS) reject("num_chips", fmt::format("{} is above {}", num_chips, remote::MAX_CHIPS));
   if (num_sub_workers > remote::MAX_SUB_WORKERS)
     reject("num_sub_workers", fmt::format("{} is above {}", num_sub_workers, remote::MAX_SUB_WORKERS));
