@@ -306,6 +306,7 @@ void RemoteL3Endpoint::pump_command() {
       // The next queued command goes out on this loop's flush_outbox().
       (void)send_next_locked();
       lock.unlock();
+      lanes_.command->recycle(std::move(frame->bytes));  // the next bulk reply is received into it
       if (woke) wake_engine();  // at once, not after the read that finds the socket empty
     }
   } catch (const std::exception& e) {

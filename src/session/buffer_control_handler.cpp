@@ -14,7 +14,8 @@ using wire::ControlName;
 
 ControlAnswer ok(std::vector<uint8_t> result = {}) { return ControlAnswer{wire::WireStatus::OK, {}, std::move(result)}; }
 
-ControlAnswer apply(BufferRegistry& registry, const wire::ControlRequest& request) {
+ControlAnswer apply(BufferRegistry& registry, const wire::ControlRequest& request,
+                    std::span<const uint8_t>* borrowed_result) {
   const auto bytes = request.command;
   switch (request.name) {
     case ControlName::ALLOC_REMOTE_BUFFER:
@@ -27,6 +28,11 @@ ControlAnswer apply(BufferRegistry& registry, const wire::ControlRequest& reques
       registry.copy_to(wire::decode_copy_to(bytes));
       return ok();
     case ControlName::COPY_FROM_REMOTE:
+      if (borrowed_result != nullptr) {
+        *borrowed_result = registry.copy_from_view(wire::decode_copy_request(bytes, wire::CopyDirection::FROM_REMOTE),
+                                                   MAX_COPY_FROM_RESULT_BYTES);
+        return ok();
+      }
       return ok(registry.copy_from(wire::decode_copy_request(bytes, wire::CopyDirection::FROM_REMOTE),
                                    MAX_COPY_FROM_RESULT_BYTES));
     case ControlName::EXPORT_BUFFER:
@@ -46,6 +52,12 @@ ControlAnswer apply(BufferRegistry& registry, const wire::ControlRequest& reques
 }  // namespace
 
 ControlAnswer answer_buffer_control(BufferRegistry& registry, const wire::ControlRequest& request) {
+  return answer_buffer_control(registry, request, nullptr);
+}
+
+ControlAnswer answer_buffer_control(BufferRegistry& registry, const wire::ControlRequest& request,
+                                    std::span<const uint8_t>* borrowed_result) {
+  if (borrowed_result != nullptr) *borrowed_result = {};
   // Version 2 of the copies moves bytes by RMA: only a ucx session implements it.
   if (request.version != 1)
     return ControlAnswer{wire::WireStatus::UNSUPPORTED,
@@ -54,7 +66,7 @@ ControlAnswer answer_buffer_control(BufferRegistry& registry, const wire::Contro
                                      registry.config().transport_profile),
                          {}};
   try {
-    return apply(registry, request);
+    return apply(registry, request, borrowed_result);
   } catch (const wire::WireError& e) {
     return ControlAnswer{wire::status_for_rejection(e),
                          fmt::format("{} command bytes rejected: {}", wire::to_string(request.name), e.what()),

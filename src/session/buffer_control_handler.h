@@ -4,6 +4,7 @@
 // the frame itself was well-formed, so the session goes on (protocol.md 8).
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 #include "session/buffer_registry.h"
@@ -19,5 +20,10 @@ inline constexpr uint64_t MAX_COPY_FROM_RESULT_BYTES = wire::MAX_FRAME_PAYLOAD_B
 
 // `request.name` must be a buffer-family control. Never throws for a request-level failure.
 ControlAnswer answer_buffer_control(BufferRegistry& registry, const wire::ControlRequest& request);
+// The same, except that an OK COPY_FROM_REMOTE v1 leaves `answer.result` empty and sets
+// `*borrowed_result` to a view of the bytes in the allocation instead (no copy). The view is valid
+// until the registry changes: the caller sends it at once. Every refusal is the same as above.
+ControlAnswer answer_buffer_control(BufferRegistry& registry, const wire::ControlRequest& request,
+                                    std::span<const uint8_t>* borrowed_result);
 
 }  // namespace echelon::session

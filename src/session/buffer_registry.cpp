@@ -157,12 +157,28 @@ void BufferRegistry::copy_to(const wire::CopyToView& request) {
   if (request.size > 0) std::memcpy(entry.backing.data() + request.offset, request.data.data(), request.size);
 }
 
+std::span<uint8_t> BufferRegistry::copy_to_destination(const wire::CopyToView& request) {
+  require_this_worker(request.worker_id, "worker_id");
+  OwnerEntry& entry = live_owner(request.buffer_id, request.generation);
+  if (!range_inside(request.offset, request.size, entry.backing.size()))
+    refuse(WireStatus::REJECTED, fmt::format("copy range {} lies outside buffer {} ({} bytes)",
+                                             range_text(request.offset, request.size), request.buffer_id,
+                                             entry.backing.size()));
+  return std::span<uint8_t>(reinterpret_cast<uint8_t*>(entry.backing.data()) + request.offset, request.size);
+}
+
 void BufferRegistry::copy_to(const wire::CopyRequest& request) {
   copy_to(wire::CopyToView{request.worker_id, request.buffer_id, request.generation, request.offset, request.size,
                            request.data});
 }
 
 std::vector<uint8_t> BufferRegistry::copy_from(const wire::CopyRequest& request, uint64_t max_result_bytes) {
+  const std::span<const uint8_t> view = copy_from_view(request, max_result_bytes);
+  return std::vector<uint8_t>(view.begin(), view.end());
+}
+
+std::span<const uint8_t> BufferRegistry::copy_from_view(const wire::CopyRequest& request,
+                                                        uint64_t max_result_bytes) const {
   require_this_worker(request.worker_id, "worker_id");
   const OwnerEntry& entry = live_owner(request.buffer_id, request.generation);
   if (!request.data.empty())
@@ -175,7 +191,7 @@ std::vector<uint8_t> BufferRegistry::copy_from(const wire::CopyRequest& request,
     refuse(WireStatus::REJECTED, fmt::format("a COPY_FROM_REMOTE of {} bytes does not fit one reply (at most {})",
                                              request.size, max_result_bytes));
   const auto* first = reinterpret_cast<const uint8_t*>(entry.backing.data()) + request.offset;
-  return std::vector<uint8_t>(first, first + request.size);
+  return std::span<const uint8_t>(first, request.size);
 }
 
 wire::ExportBufferResult BufferRegistry::export_buffer(const wire::ExportBufferRequest& request) {

@@ -60,9 +60,16 @@ class BufferRegistry {
   // frame it arrived in until here.
   void copy_to(const wire::CopyToView& request);
   void copy_to(const wire::CopyRequest& request);
+  // copy_to() without the data: the same checks and refusals for a head whose `size` data bytes
+  // are still to arrive, then where they go in the allocation (`request.data` is ignored). For a
+  // receiver that reads the data straight into shared memory. Valid until the registry changes.
+  std::span<uint8_t> copy_to_destination(const wire::CopyToView& request);
   // Exactly request.size bytes. A size above `max_result_bytes` (what one CONTROL_REPLY can carry)
   // is REJECTED after the table's checks, before anything is allocated for it.
   std::vector<uint8_t> copy_from(const wire::CopyRequest& request, uint64_t max_result_bytes);
+  // copy_from() without the copy: the same checks and refusals, then a view of the requested bytes
+  // in the allocation. Valid until the registry changes (the command loop sends it at once).
+  std::span<const uint8_t> copy_from_view(const wire::CopyRequest& request, uint64_t max_result_bytes) const;
   wire::ExportBufferResult export_buffer(const wire::ExportBufferRequest& request);
   wire::ImportBufferResult import_buffer(const wire::ImportBufferRequest& request);
   // Idempotent for an already-released mapping with exactly the same key.

@@ -9,6 +9,7 @@
 #include "session/buffer_control_handler.h"
 #include "session/runner_error_text.h"
 #include "transport/transport_error.h"
+#include "wire/buffer_controls.h"
 #include "wire/completion.h"
 #include "wire/control.h"
 #include "wire/task_payload.h"
@@ -73,14 +74,15 @@ void CommandLoop::answer_control(const transport::InboundFrame& frame) {
   const auto request = wire::decode_control(frame.payload());
   const char* name = wire::to_string(request.name);
   ControlAnswer answer;
-  const FaultInjector::Decision fault = faults_.on_control(request.name);
+  std::span<const uint8_t> borrowed;  // an OK COPY_FROM_REMOTE result, still in the allocation
+  const FaultInjector::Decision fault = fault_decision(seq, request.name);
   if (fault == FaultInjector::Decision::STALL) std::this_thread::sleep_for(faults_.stall());  // test hook only
   if (fault == FaultInjector::Decision::FAIL) {
     answer = {wire::WireStatus::FAILED, fmt::format("injected fault (ECHELON_TEST_FAULT): {} was not applied", name), {}};
   } else if (!wire::is_implemented(request.name, request.version)) {
     answer = {wire::WireStatus::UNSUPPORTED, fmt::format("control {} v{} is not implemented", name, request.version), {}};
   } else if (wire::family_of(request.name) == wire::ControlFamily::BUFFER) {
-    answer = answer_buffer_control(buffers_, request);
+    answer = answer_buffer_control(buffers_, request, &borrowed);
   } else if (wire::family_of(request.name) == wire::ControlFamily::REGISTER) {
     answer = registrations_.answer(request);
   } else {
@@ -96,10 +98,60 @@ void CommandLoop::answer_control(const transport::InboundFrame& frame) {
   if (answer.status != wire::WireStatus::OK) {
     text = control_error_text(config_.identity.host, config_.identity.worker_id, name, seq, answer.failure);
     answer.result.clear();  // a refused control carries no result
+    borrowed = {};
   }
   reply.error_message = text;
+  if (!borrowed.empty()) {
+    // Header + envelope, then the result written straight from shared memory: no copy of the data.
+    const wire::FrameRoute route{config_.session_id, config_.identity.worker_id, seq, 0};
+    lane_.send_payload_parts(wire::FrameType::CONTROL_REPLY, route, wire::encode_control_reply_head(reply, borrowed.size()),
+                             borrowed, transport::Clock::now() + config_.reply_send_timeout);
+    return;
+  }
   reply.result = answer.result;
   send_reply(wire::FrameType::CONTROL_REPLY, seq, wire::encode_control_reply(reply));
+}
+
+FaultInjector::Decision CommandLoop::fault_decision(uint64_t sequence, wire::ControlName name) {
+  if (predecided_ && predecided_->sequence == sequence) {
+    const FaultInjector::Decision d = predecided_->decision;
+    predecided_.reset();
+    return d;
+  }
+  predecided_.reset();
+  return faults_.on_control(name);
+}
+
+std::span<uint8_t> CommandLoop::route_copy_to(const wire::FrameHeader& h, std::span<const uint8_t> prefix) noexcept {
+  try {
+    // Only a frame handle() will accept: this session and worker, a CONTROL, the next sequence.
+    if (h.type != wire::FrameType::CONTROL || h.session_id != config_.session_id ||
+        h.worker_id != config_.identity.worker_id || h.sequence != sequence_.last() + 1)
+      return {};
+    const auto head = wire::decode_copy_to_control_prefix(prefix, h.payload_bytes);
+    if (!head) return {};
+    // The fault hook sees every control once: asked now, its answer is kept for answer_control.
+    const FaultInjector::Decision fault = faults_.on_control(wire::ControlName::COPY_TO_REMOTE);
+    predecided_ = Predecided{h.sequence, fault};
+    if (fault != FaultInjector::Decision::NONE) return {};
+    // Every refusal (worker, unknown, stale, freed, range) throws here and the frame arrives whole,
+    // so answer_control refuses it with the usual code and nothing is written.
+    const std::span<uint8_t> to = buffers_.copy_to_destination(*head);
+    predecided_.reset();
+    return to;
+  } catch (...) {
+    return {};
+  }
+}
+
+void CommandLoop::answer_routed_copy_to(const transport::InboundFrame& frame) {
+  // route_copy_to checked everything answer_buffer_control would and the data is in place.
+  wire::ControlReply reply;
+  reply.sequence = frame.header.sequence;
+  reply.name = wire::ControlName::COPY_TO_REMOTE;
+  reply.version = 1;
+  reply.error_code = static_cast<int32_t>(wire::WireStatus::OK);
+  send_reply(wire::FrameType::CONTROL_REPLY, frame.header.sequence, wire::encode_control_reply(reply));
 }
 
 std::optional<SessionOutcome> CommandLoop::handle(const transport::InboundFrame& frame) {
@@ -118,6 +170,10 @@ std::optional<SessionOutcome> CommandLoop::handle(const transport::InboundFrame&
     switch (h.type) {
       case wire::FrameType::SHUTDOWN: return SessionOutcome{SessionEnd::SHUTDOWN, "SHUTDOWN received"};
       case wire::FrameType::TASK: answer_task(frame); break;
+      case wire::FrameType::CONTROL:
+        if (frame.tail_routed) answer_routed_copy_to(frame);
+        else answer_control(frame);
+        break;
       default: answer_control(frame); break;
     }
   } catch (const wire::WireError& e) {
@@ -129,11 +185,17 @@ std::optional<SessionOutcome> CommandLoop::handle(const transport::InboundFrame&
 }
 
 SessionOutcome CommandLoop::run() {
+  lane_.set_tail_router(wire::COPY_TO_CONTROL_PREFIX_BYTES,
+                        [this](const wire::FrameHeader& h, std::span<const uint8_t> prefix) {
+                          return route_copy_to(h, prefix);
+                        });
   for (;;) {
     if (health_.failed()) return {SessionEnd::HEALTH_FAILED, health_.failure()};
     try {
       while (auto frame = lane_.poll()) {
-        if (auto end = handle(*frame)) return *end;
+        auto end = handle(*frame);
+        lane_.recycle(std::move(frame->bytes));  // the next bulk frame is received into it
+        if (end) return *end;
       }
     } catch (const transport::TransportError& e) {
       if (e.code() == transport::TransportErrc::PEER_CLOSED) return {SessionEnd::PEER_CLOSED, e.what()};

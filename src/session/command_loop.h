@@ -7,6 +7,8 @@
 // an undecodable envelope fails the session: after it the lane cannot be trusted (WIRE-5, -6, -24).
 #pragma once
 #include <chrono>
+#include <optional>
+#include <span>
 #include <string>
 #include "echelon/worker.h"
 #include "session/buffer_registry.h"
@@ -64,6 +66,12 @@ class CommandLoop {
   void answer_control(const transport::InboundFrame& frame);
   void send_reply(wire::FrameType type, uint64_t sequence, std::vector<uint8_t> payload);
   void wait_for_input();
+  // COPY_TO_REMOTE data straight into shared memory (FrameChannel::set_tail_router): where the tail
+  // of a frame goes once its first bytes show a COPY_TO_REMOTE v1 that will be accepted; an empty
+  // span (anything else, or a refusal) lets the frame arrive whole and be answered as usual.
+  std::span<uint8_t> route_copy_to(const wire::FrameHeader& header, std::span<const uint8_t> prefix) noexcept;
+  void answer_routed_copy_to(const transport::InboundFrame& frame);
+  FaultInjector::Decision fault_decision(uint64_t sequence, wire::ControlName name);
 
   transport::FrameChannel& lane_;
   const HealthLane& health_;
@@ -74,6 +82,12 @@ class CommandLoop {
   FaultInjector& faults_;
   CommandLoopConfig config_;
   wire::InboundSequence sequence_;
+  // The fault hook's answer for a control it was asked about while the frame was still arriving.
+  struct Predecided {
+    uint64_t sequence = 0;
+    FaultInjector::Decision decision = FaultInjector::Decision::NONE;
+  };
+  std::optional<Predecided> predecided_;
 };
 
 }  // namespace echelon::session

@@ -58,7 +58,28 @@ class FrameChannel {
                             Deadline deadline) {
     send(wire::encode_frame(type, route, payload), deadline);
   }
+  // send_payload() of a payload given as `head` (encoded here) followed by `tail`, which a profile
+  // may write from the caller's memory; `tail` is not referenced after it returns or throws.
+  virtual void send_payload_parts(wire::FrameType type, const wire::FrameRoute& route, std::span<const uint8_t> head,
+                                  std::span<const uint8_t> tail, Deadline deadline) {
+    std::vector<uint8_t> payload(head.begin(), head.end());
+    payload.insert(payload.end(), tail.begin(), tail.end());
+    send_payload(type, route, payload, deadline);
+  }
   virtual InboundFrame receive(Deadline deadline) = 0;
+  // Gives back the bytes of a received frame once the caller is done with them, so a profile can
+  // receive a later frame into them instead of fresh storage. Optional; the default drops them.
+  virtual void recycle(std::vector<uint8_t> storage) { (void)storage; }
+  // Asks the profile to offer the tail of every frame longer than `prefix_bytes` to `router` once
+  // that much payload has arrived (wire::FrameAssembler::set_tail_router): a routed frame's tail is
+  // received straight into the span the router returns and the frame comes out of poll() with
+  // tail_routed set. Returns false when the profile cannot (frames then always arrive whole).
+  using TailRouter = std::function<std::span<uint8_t>(const wire::FrameHeader&, std::span<const uint8_t> prefix)>;
+  virtual bool set_tail_router(size_t prefix_bytes, TailRouter router) {
+    (void)prefix_bytes;
+    (void)router;
+    return false;
+  }
 
   // A descriptor that becomes readable when poll() may make progress (the socket on host_tcp, an
   // eventfd fed by a progress thread on ucx).

@@ -141,7 +141,8 @@ bool FrameStream::feed_assembler_from_staging() {
 
 InboundFrame FrameStream::take_frame() {
   const wire::FrameHeader header = assembler_.frame().header;
-  return InboundFrame{header, assembler_.take()};
+  const bool routed = assembler_.tail_routed();
+  return InboundFrame{header, assembler_.take(), routed};
 }
 
 std::optional<InboundFrame> FrameStream::poll_frame() {

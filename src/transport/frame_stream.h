@@ -52,6 +52,15 @@ class FrameStream {
   void send_parts(std::vector<uint8_t> head, std::span<const uint8_t> tail, Deadline deadline);
   InboundFrame receive(Deadline deadline);
 
+  // Hands back the bytes of a frame returned by poll_frame()/receive() once they are no longer
+  // needed; the next large inbound frame is received into them (no fresh, page-faulting buffer).
+  void recycle(std::vector<uint8_t> storage) { assembler_.recycle(std::move(storage)); }
+  const wire::FrameAssembler& assembler() const noexcept { return assembler_; }
+  // See wire::FrameAssembler::set_tail_router; routed frames come out with tail_routed set.
+  void set_tail_router(size_t prefix_bytes, wire::FrameAssembler::TailRouter router) {
+    assembler_.set_tail_router(prefix_bytes, std::move(router));
+  }
+
   int fd() const noexcept { return socket_.fd(); }
   bool has_pending_output() const noexcept { return !outgoing_.empty(); }
   size_t pending_output_bytes() const noexcept { return pending_bytes_; }

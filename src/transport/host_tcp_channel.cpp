@@ -20,4 +20,11 @@ void HostTcpChannel::send_payload(wire::FrameType type, const wire::FrameRoute& 
   stream_.send_parts(wire::encode_frame_head(type, route, {}, payload.size()), payload, deadline);
 }
 
+void HostTcpChannel::send_payload_parts(wire::FrameType type, const wire::FrameRoute& route,
+                                        std::span<const uint8_t> head, std::span<const uint8_t> tail,
+                                        Deadline deadline) {
+  // Header and `head` are encoded into one small buffer; `tail` goes out from the caller's memory.
+  stream_.send_parts(wire::encode_frame_head(type, route, head, tail.size()), tail, deadline);
+}
+
 }  // namespace echelon::transport

@@ -31,6 +31,13 @@ class HostTcpChannel final : public FrameChannel {
   }
   void send_payload(wire::FrameType type, const wire::FrameRoute& route, std::span<const uint8_t> payload,
                     Deadline deadline) override;
+  void send_payload_parts(wire::FrameType type, const wire::FrameRoute& route, std::span<const uint8_t> head,
+                          std::span<const uint8_t> tail, Deadline deadline) override;
+  void recycle(std::vector<uint8_t> storage) override { stream_.recycle(std::move(storage)); }
+  bool set_tail_router(size_t prefix_bytes, TailRouter router) override {
+    stream_.set_tail_router(prefix_bytes, std::move(router));
+    return true;
+  }
   std::optional<InboundFrame> poll() override;
   bool flush() override { return stream_.flush(); }
   void send(std::vector<uint8_t> frame, Deadline deadline) override { stream_.send(std::move(frame), deadline); }

@@ -13,6 +13,9 @@ namespace echelon::transport {
 struct InboundFrame {
   wire::FrameHeader header;
   std::vector<uint8_t> bytes;
+  // The payload past the router's prefix went straight to the consumer's memory
+  // (FrameChannel::set_tail_router): `bytes` holds only the header and that prefix.
+  bool tail_routed = false;
 
   std::span<const uint8_t> payload() const {
     return std::span<const uint8_t>(bytes).subspan(wire::FRAME_HEADER_BYTES);

@@ -292,6 +292,42 @@ CopyToView decode_copy_to(std::span<const uint8_t> bytes) {
   return x;
 }
 
+std::optional<CopyToView> decode_copy_to_control_prefix(std::span<const uint8_t> prefix, uint64_t payload_bytes) {
+  if (prefix.size() != COPY_TO_CONTROL_PREFIX_BYTES || payload_bytes < COPY_TO_CONTROL_PREFIX_BYTES) return std::nullopt;
+  try {
+    ByteReader r(prefix, "ControlPayload");
+    if (r.u32("ControlPayload.control_name") != static_cast<uint32_t>(ControlName::COPY_TO_REMOTE)) return std::nullopt;
+    if (r.u32("ControlPayload.control_version") != 1) return std::nullopt;
+    const uint64_t command_len = r.u32("ControlPayload.command_len");
+    if (command_len != payload_bytes - 12) return std::nullopt;
+    CopyToView x;
+    x.worker_id = r.i32("CopyRequestWire.worker_id");
+    x.buffer_id = r.u64("CopyRequestWire.buffer_id");
+    x.generation = r.u64("CopyRequestWire.generation");
+    x.offset = r.u64("CopyRequestWire.offset");
+    x.size = r.u64("CopyRequestWire.size");
+    require_copy_to_length(command_len - COPY_REQUEST_HEAD_BYTES, x.size);
+    validate_copy_head(x.worker_id, x.buffer_id, x.generation, x.offset, x.size);
+    return x;
+  } catch (const WireError&) {
+    return std::nullopt;
+  }
+}
+
+std::vector<uint8_t> encode_control_reply_head(const ControlReply& reply, uint64_t result_bytes) {
+  if (result_bytes > MAX_FRAME_PAYLOAD_BYTES)
+    fail(WireErrc::TOO_LONG, "ControlReplyPayload.result_len",
+         fmt::format("{} bytes exceed the maximum of {}", result_bytes, MAX_FRAME_PAYLOAD_BYTES));
+  ControlReply envelope = reply;
+  envelope.result = {};
+  std::vector<uint8_t> head = encode_control_reply(envelope);  // checks name, version, code and message
+  // The result is the last field: a u32 length (0 here) and then the bytes, which the caller sends.
+  if (head.size() < 4) fail(WireErrc::TRUNCATED, "ControlReplyPayload.result_len", "reply envelope too short");
+  const auto n = static_cast<uint32_t>(result_bytes);
+  for (size_t i = 0; i < 4; ++i) head[head.size() - 4 + i] = static_cast<uint8_t>(n >> (8 * i));
+  return head;
+}
+
 void check_copy_from_result(std::span<const uint8_t> result, const CopyRequest& request) {
   require_equal(result.size(), request.size, WireErrc::WRONG_SIZE, "ControlReplyPayload.result_bytes",
                 "COPY_FROM_REMOTE result length");

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "wire/control.h"
 #include "wire/remote_desc.h"
 
 namespace echelon::wire {
@@ -194,6 +196,22 @@ ImportBufferResult decode_import_result(std::span<const uint8_t> bytes);
 void validate(const ReleaseImportRequest& r);
 std::vector<uint8_t> encode_release_import(const ReleaseImportRequest& r);
 ReleaseImportRequest decode_release_import(std::span<const uint8_t> bytes);
+
+// The first bytes of a CONTROL payload carrying COPY_TO_REMOTE v1: the envelope's name, version
+// and command_len (12 bytes), then the 36-byte copy head; the data follows.
+inline constexpr size_t COPY_TO_CONTROL_PREFIX_BYTES = 12 + 36;
+// For a receiver that places COPY_TO_REMOTE data before the frame is complete: the head of the copy
+// in `prefix` (COPY_TO_CONTROL_PREFIX_BYTES) of a CONTROL payload of `payload_bytes` in all, when
+// it is a COPY_TO_REMOTE v1 whose command is exactly the rest of the payload and whose head passes
+// every rule of decode_copy_to for that data length (`data` is left empty). nullopt otherwise:
+// the frame is then received and decoded whole, which reports whatever is wrong.
+std::optional<CopyToView> decode_copy_to_control_prefix(std::span<const uint8_t> prefix, uint64_t payload_bytes);
+
+// The CONTROL_REPLY payload of `reply` (whose own `result` is ignored) without the result bytes:
+// the envelope ending in result_len = `result_bytes`, for a runner that writes a COPY_FROM_REMOTE
+// result straight from the allocation after it. head + those bytes == encode_control_reply with
+// them as the result; checked the same way (a result over the payload maximum throws TOO_LONG).
+std::vector<uint8_t> encode_control_reply_head(const ControlReply& reply, uint64_t result_bytes);
 
 // Parent-side checks of a result against the request it answers (protocol.md 14 item 38).
 void check_alloc_result(const AllocResult& result, int32_t worker_id, uint64_t requested_nbytes);

@@ -176,6 +176,15 @@ INSTANTIATE_TEST_SUITE_P(
                  WireStatus::REJECTED, "outside"},
         RuleCase{"copy_from_exceeds_reply", [](Fixture& f) { f.owner.copy_from(copy_req(OWNER, 1, 1, 0, 8), 4); },
                  WireStatus::REJECTED, "does not fit one reply"},
+        RuleCase{"copy_from_view_stale", [](Fixture& f) { f.owner.copy_from_view(copy_req(OWNER, 1, 3, 0, 1), 64); },
+                 WireStatus::STALE, "stale"},
+        RuleCase{"copy_from_view_unknown", [](Fixture& f) { f.owner.copy_from_view(copy_req(OWNER, 9, 1, 0, 1), 64); },
+                 WireStatus::NOT_FOUND, "not allocated"},
+        RuleCase{"copy_from_view_outside", [](Fixture& f) { f.owner.copy_from_view(copy_req(OWNER, 1, 1, 7, 2), 64); },
+                 WireStatus::REJECTED, "outside"},
+        RuleCase{"copy_from_view_exceeds_reply",
+                 [](Fixture& f) { f.owner.copy_from_view(copy_req(OWNER, 1, 1, 0, 8), 4); }, WireStatus::REJECTED,
+                 "does not fit one reply"},
         RuleCase{"export_other_owner",
                  [](Fixture& f) { f.owner.export_buffer({OWNER + 1, 1, 1, 0, 4, RW, ""}); }, WireStatus::REJECTED,
                  "not this runner"},
@@ -332,6 +341,11 @@ TEST(BufferRegistry, AllocNamesZeroFillsAndRoundTrips) {
   EXPECT_EQ(r.copy_from(copy_req(OWNER, 1, 1, 0, 4), 64), std::vector<uint8_t>(4, 0));  // zero-filled
   r.copy_to(copy_req(OWNER, 1, 1, 1, 2, {7, 9}));
   EXPECT_EQ(r.copy_from(copy_req(OWNER, 1, 1, 0, 4), 64), (std::vector<uint8_t>{0, 7, 9, 0}));
+  // The view is the allocation itself: the same bytes, and a later write shows through it.
+  const std::span<const uint8_t> view = r.copy_from_view(copy_req(OWNER, 1, 1, 1, 3), 64);
+  EXPECT_EQ(std::vector<uint8_t>(view.begin(), view.end()), (std::vector<uint8_t>{7, 9, 0}));
+  r.copy_to(copy_req(OWNER, 1, 1, 3, 1, {5}));
+  EXPECT_EQ(view[2], 5);
   // Per-task inline buffers use the same prefix with kind 'i'.
   const HostBuffer inl = r.make_inline_buffer(3);
   EXPECT_EQ(std::string(inl.shm_name()), fmt::format("/es{:016x}_i1", r.config().session_id));

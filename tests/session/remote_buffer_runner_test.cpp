@@ -194,6 +194,65 @@ TEST(RemoteBufferRunner, ControlRefusalsCarryCodeAndPrefix) {
   EXPECT_EQ(s.wait_exit(TIMEOUT), "exited with status 0");
 }
 
+// Bulk COPY_TO_REMOTE data is received straight into shared memory once the head has passed every
+// check; a refused head makes the runner take the whole frame off the lane as before, answer with
+// the usual code, write nothing, and stay in step for the next control.
+TEST(RemoteBufferRunner, BulkCopiesRefusedOrAcceptedKeepTheLaneInStep) {
+  RunnerSession s(test_manifest());
+  constexpr size_t N = 1 << 20;
+  alloc(s, N);
+  std::vector<uint8_t> data(N);
+  for (size_t i = 0; i < N; ++i) data[i] = static_cast<uint8_t>(i * 7 + 1);
+  ASSERT_EQ(copy_to(s, 1, 1, 0, data).status, WireStatus::OK);
+  EXPECT_EQ(copy_from(s, 1, 1, 0, N).result, data);
+
+  const std::vector<uint8_t> other(N / 2, 0xEE);
+  const auto stale = copy_to(s, 1, 2, 0, other);
+  EXPECT_EQ(stale.status, WireStatus::STALE) << stale.message;
+  EXPECT_EQ(stale.message.rfind(control_prefix("COPY_TO_REMOTE", stale.sequence), 0), 0u) << stale.message;
+  EXPECT_EQ(copy_to(s, 9, 1, 0, other).status, WireStatus::NOT_FOUND);
+  EXPECT_EQ(copy_to(s, 1, 1, 0, other, WORKER_ID + 1).status, WireStatus::REJECTED);
+  const auto outside = copy_to(s, 1, 1, N - N / 4, other);  // straddles the end
+  EXPECT_EQ(outside.status, WireStatus::REJECTED) << outside.message;
+  EXPECT_NE(outside.message.find("outside"), std::string::npos) << outside.message;
+  EXPECT_EQ(copy_from(s, 1, 1, 0, N).result, data) << "a refused bulk copy wrote into the buffer";
+
+  // A partial bulk write lands exactly where asked, and the lane is still usable.
+  ASSERT_EQ(copy_to(s, 1, 1, N / 4, other).status, WireStatus::OK);
+  std::vector<uint8_t> expected = data;
+  std::copy(other.begin(), other.end(), expected.begin() + N / 4);
+  EXPECT_EQ(copy_from(s, 1, 1, 0, N).result, expected);
+  EXPECT_EQ(free_buffer(s, 1, 1).status, WireStatus::OK);
+  EXPECT_EQ(copy_to(s, 1, 1, 0, other).status, WireStatus::REJECTED) << "freed";
+  s.send_shutdown();
+  EXPECT_EQ(s.wait_exit(TIMEOUT), "exited with status 0");
+}
+
+// The test fault hook still sees each bulk COPY_TO_REMOTE exactly once (it is asked before the data
+// is placed): the second one fails as injected and writes nothing, the third is applied.
+TEST(RemoteBufferRunner, InjectedFaultOnABulkCopyToWritesNothing) {
+#ifndef ECHELON_TEST_HOOKS
+  GTEST_SKIP() << "built without ECHELON_TEST_HOOKS";
+#endif
+  RunnerLaunchOptions o;
+  o.extra_env.push_back("ECHELON_TEST_FAULT=fail:COPY_TO_REMOTE:2");
+  RunnerSession s(test_manifest(), o);
+  constexpr size_t N = 256 * 1024;
+  alloc(s, N);
+  const std::vector<uint8_t> first(N, 1), second(N, 2), third(N / 2, 3);
+  ASSERT_EQ(copy_to(s, 1, 1, 0, first).status, WireStatus::OK);
+  const auto failed = copy_to(s, 1, 1, 0, second);
+  EXPECT_EQ(failed.status, WireStatus::FAILED) << failed.message;
+  EXPECT_NE(failed.message.find("injected fault"), std::string::npos) << failed.message;
+  EXPECT_EQ(copy_from(s, 1, 1, 0, N).result, first) << "the failed copy wrote into the buffer";
+  ASSERT_EQ(copy_to(s, 1, 1, 0, third).status, WireStatus::OK);
+  std::vector<uint8_t> expected = first;
+  std::fill(expected.begin(), expected.begin() + N / 2, 3);
+  EXPECT_EQ(copy_from(s, 1, 1, 0, N).result, expected);
+  s.send_shutdown();
+  EXPECT_EQ(s.wait_exit(TIMEOUT), "exited with status 0");
+}
+
 // BUF-16: whatever ends the session, no shared-memory object with its prefix survives.
 enum class End { SHUTDOWN, PARENT_DROPS_LANES, PROTOCOL_VIOLATION };
 

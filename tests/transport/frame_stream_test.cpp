@@ -277,5 +277,33 @@ TEST_F(FrameStreamTest, SendPayloadWritesTheSameFrameAsEncodeFrame) {
   EXPECT_EQ(right.receive(deadline_in(1s)).bytes, make_frame(wire::FrameType::COMPLETION, 4, payload));
 }
 
+TEST_F(FrameStreamTest, SendPayloadPartsWritesTheSameFrameAsEncodeFrame) {
+  auto [a, b] = connected_pair();
+  HostTcpChannel left(std::move(a));
+  FrameStream right(std::move(b));
+  const Bytes head = {1, 2, 3};
+  const Bytes tail(70'000, 6);
+  Bytes payload = head;
+  payload.insert(payload.end(), tail.begin(), tail.end());
+  left.send_payload_parts(wire::FrameType::COMPLETION, {42, 0, 4, 0}, head, tail, deadline_in(1s));
+  EXPECT_EQ(right.receive(deadline_in(1s)).bytes, make_frame(wire::FrameType::COMPLETION, 4, payload));
+}
+
+TEST_F(FrameStreamTest, RecycledFrameStorageReceivesTheNextBulkFrame) {
+  auto [a, b] = connected_pair();
+  FrameStream left(std::move(a));
+  HostTcpChannel right(std::move(b));
+  const Bytes first(200'000, 1), second(150'000, 2);
+  left.send(make_frame(wire::FrameType::TASK, 1, first), deadline_in(1s));
+  InboundFrame got = right.receive(deadline_in(1s));
+  ASSERT_EQ(got.bytes, make_frame(wire::FrameType::TASK, 1, first));
+  const uint8_t* storage = got.bytes.data();
+  right.recycle(std::move(got.bytes));
+  left.send(make_frame(wire::FrameType::TASK, 2, second), deadline_in(1s));
+  const InboundFrame again = right.receive(deadline_in(1s));
+  EXPECT_EQ(again.bytes.data(), storage);
+  EXPECT_EQ(again.bytes, make_frame(wire::FrameType::TASK, 2, second)) << "no stale bytes of the first frame";
+}
+
 }  // namespace
 }  // namespace echelon::transport::test

@@ -135,5 +135,68 @@ TEST(ControlEnvelope, RefusesWhatTheReferenceEncoderRefuses) {
   }
 }
 
+TEST(CopyToControlPrefix, DecodesTheHeadOfAWholeCopyToControl) {
+  const Bytes data(100, 3);
+  const Bytes payload = encode_control({ControlName::COPY_TO_REMOTE, 1,
+                                        encode_copy_to(CopyToView{4, 5, 6, 7, data.size(), data})});
+  const std::span<const uint8_t> prefix(payload.data(), COPY_TO_CONTROL_PREFIX_BYTES);
+  const auto head = decode_copy_to_control_prefix(prefix, payload.size());
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->worker_id, 4);
+  EXPECT_EQ(head->buffer_id, 5u);
+  EXPECT_EQ(head->generation, 6u);
+  EXPECT_EQ(head->offset, 7u);
+  EXPECT_EQ(head->size, data.size());
+  EXPECT_TRUE(head->data.empty());
+  // Anything decode_control / decode_copy_to would refuse, or another control: nullopt.
+  EXPECT_FALSE(decode_copy_to_control_prefix(prefix, payload.size() + 1));
+  EXPECT_FALSE(decode_copy_to_control_prefix(prefix, payload.size() - 1));
+  EXPECT_FALSE(decode_copy_to_control_prefix(prefix.first(COPY_TO_CONTROL_PREFIX_BYTES - 1), payload.size()));
+  Bytes v2 = payload;
+  v2[4] = 2;
+  EXPECT_FALSE(decode_copy_to_control_prefix(std::span<const uint8_t>(v2).first(COPY_TO_CONTROL_PREFIX_BYTES), v2.size()));
+  const Bytes from = encode_control({ControlName::COPY_FROM_REMOTE, 1,
+                                     encode_copy_request(CopyRequest{4, 5, 6, 7, 100, {}}, CopyDirection::FROM_REMOTE)});
+  Bytes padded = from;
+  padded.resize(payload.size());
+  EXPECT_FALSE(decode_copy_to_control_prefix(std::span<const uint8_t>(padded).first(COPY_TO_CONTROL_PREFIX_BYTES),
+                                             padded.size()));
+  Bytes overflow = payload;
+  for (size_t i = 0; i < 8; ++i) overflow[12 + 20 + i] = 0xFF;  // offset = UINT64_MAX
+  EXPECT_FALSE(decode_copy_to_control_prefix(std::span<const uint8_t>(overflow).first(COPY_TO_CONTROL_PREFIX_BYTES),
+                                             overflow.size()));
+  Bytes zero_buffer = payload;
+  for (size_t i = 0; i < 8; ++i) zero_buffer[12 + 4 + i] = 0;
+  EXPECT_EQ(decode_copy_to_control_prefix(std::span<const uint8_t>(zero_buffer).first(COPY_TO_CONTROL_PREFIX_BYTES),
+                                          zero_buffer.size())
+                .has_value(),
+            error_of([&] { (void)decode_copy_to(std::span<const uint8_t>(zero_buffer).subspan(12)); }) == "none");
+}
+
+TEST(ControlReplyHead, HeadThenResultIsTheReferenceReply) {
+  const Bytes result = {9, 8, 7, 6, 5};
+  const ControlReply reply{77, ControlName::COPY_FROM_REMOTE, 1, 0, "", result};
+  const Bytes head = encode_control_reply_head(reply, result.size());
+  Bytes whole = head;
+  whole.insert(whole.end(), result.begin(), result.end());
+  EXPECT_EQ(whole, encode_control_reply(reply));
+  const ControlReply back = decode_control_reply(whole);
+  EXPECT_EQ(Bytes(back.result.begin(), back.result.end()), result);
+  // The reply's own result is ignored: only the announced length counts.
+  EXPECT_EQ(encode_control_reply_head(ControlReply{77, ControlName::COPY_FROM_REMOTE, 1, 0, "", {}}, result.size()),
+            head);
+}
+
+TEST(ControlReplyHead, RefusesWhatTheReferenceEncoderRefuses) {
+  EXPECT_EQ(error_of([] {
+              (void)encode_control_reply_head({1, ControlName::COPY_FROM_REMOTE, 1, 0, "", {}},
+                                              uint64_t{MAX_FRAME_PAYLOAD_BYTES} + 1);
+            }).substr(0, 8),
+            "TOO_LONG");
+  const ControlReply bad_code{1, ControlName::COPY_FROM_REMOTE, 1, 12345, "", {}};
+  EXPECT_EQ(error_of([&] { (void)encode_control_reply_head(bad_code, 4); }),
+            error_of([&] { (void)reference_reply(bad_code); }));
+}
+
 }  // namespace
 }  // namespace echelon::wire::test

@@ -165,6 +165,82 @@ TEST(FrameReader, HugeLengthFailsWithoutAllocating) {
   EXPECT_TRUE(a.want().empty());  // failed: asks for nothing more
 }
 
+// Feeds one whole frame into the assembler; true when it completed.
+bool feed(FrameAssembler& a, const Bytes& frame) {
+  size_t pos = 0;
+  bool done = false;
+  while (pos < frame.size() && !done) {
+    auto want = a.want();
+    const size_t n = std::min(want.size(), frame.size() - pos);
+    std::copy_n(frame.begin() + static_cast<std::ptrdiff_t>(pos), n, want.begin());
+    pos += n;
+    done = a.commit(n);
+  }
+  return done && pos == frame.size();
+}
+
+TEST(FrameReader, RecycledStorageReceivesTheNextLargeFrame) {
+  const Bytes big = concat(spec_header(5, 9, 2, 4, 100'000), Bytes(100'000, 3));
+  const Bytes smaller = concat(spec_header(5, 9, 2, 5, 70'000), Bytes(70'000, 4));
+  const Bytes tiny = concat(spec_header(5, 9, 2, 6, 7), Bytes(7, 5));
+  FrameAssembler a;
+  ASSERT_TRUE(feed(a, big));
+  std::vector<uint8_t> first = a.take();
+  EXPECT_EQ(first, big);
+  const uint8_t* storage = first.data();
+  a.recycle(std::move(first));
+  EXPECT_GE(a.spare_capacity(), big.size());
+  // A small frame does not take the spare; the next large one is received into it, exactly.
+  ASSERT_TRUE(feed(a, tiny));
+  EXPECT_EQ(a.take(), tiny);
+  ASSERT_TRUE(feed(a, smaller));
+  std::vector<uint8_t> second = a.take();
+  EXPECT_EQ(second.data(), storage) << "the recycled buffer was not reused";
+  EXPECT_EQ(second, smaller);
+  EXPECT_EQ(a.spare_capacity(), 0u);
+  // Too small to be worth keeping, or larger than any frame this assembler accepts: dropped.
+  a.recycle(Bytes(100, 0));
+  EXPECT_EQ(a.spare_capacity(), 0u);
+  FrameAssembler limited(1000);
+  limited.recycle(Bytes(100'000, 0));
+  EXPECT_EQ(limited.spare_capacity(), 0u);
+}
+
+TEST(FrameReader, RoutedTailGoesToTheRoutersSpanAndADeclinedFrameArrivesWhole) {
+  const Bytes payload = [] {
+    Bytes p(1000);
+    for (size_t i = 0; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i);
+    return p;
+  }();
+  const Bytes frame = concat(spec_header(5, 9, 2, 4, 1000), payload);
+  const Bytes short_frame = concat(spec_header(5, 9, 2, 5, 10), Bytes(10, 1));  // not past the prefix
+  Bytes destination(990, 0);
+  int asked = 0;
+  bool accept = true;
+  FrameAssembler a;
+  a.set_tail_router(10, [&](const FrameHeader& h, std::span<const uint8_t> prefix) -> std::span<uint8_t> {
+    ++asked;
+    EXPECT_EQ(h.payload_bytes, 1000u);
+    EXPECT_EQ(Bytes(prefix.begin(), prefix.end()), Bytes(payload.begin(), payload.begin() + 10));
+    return accept ? std::span<uint8_t>(destination) : std::span<uint8_t>();
+  });
+  ASSERT_TRUE(feed(a, frame));
+  EXPECT_TRUE(a.tail_routed());
+  EXPECT_EQ(a.take(), Bytes(frame.begin(), frame.begin() + FRAME_HEADER_BYTES + 10));
+  EXPECT_EQ(destination, Bytes(payload.begin() + 10, payload.end()));
+  ASSERT_TRUE(feed(a, short_frame));
+  EXPECT_FALSE(a.tail_routed());
+  EXPECT_EQ(a.take(), short_frame);
+  EXPECT_EQ(asked, 1);
+  accept = false;
+  std::fill(destination.begin(), destination.end(), 0);
+  ASSERT_TRUE(feed(a, frame));
+  EXPECT_FALSE(a.tail_routed());
+  EXPECT_EQ(a.take(), frame);
+  EXPECT_EQ(destination, Bytes(990, 0)) << "a declined tail was written to the router's span";
+  EXPECT_EQ(asked, 2);
+}
+
 TEST(FrameReader, ResumesAcrossPartialHeaderAndPayload) {
   const Bytes payload = {1, 2, 3, 4, 5, 6, 7};
   const Bytes first = concat(spec_header(5, 9, 2, 4, 7), payload);
