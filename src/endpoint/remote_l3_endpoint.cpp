@@ -1,6 +1,7 @@
 #include "endpoint/remote_l3_endpoint.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -55,6 +56,10 @@ constexpr size_t kCommandLenAt = 8;
 // reply proves it was written; a failure makes the I/O thread drop it). Waiting past this grace
 // means the I/O thread is wedged: returning would leave it writing from freed memory.
 constexpr auto kReleaseGrace = std::chrono::seconds(5);
+
+// A CONTROL_REPLY payload up to its result bytes when the error message is empty: sequence, name,
+// version, code, message length (0), result length (protocol.md 8).
+constexpr size_t kReplyPrefix = 8 + 4 + 4 + 4 + 4 + 4;
 
 // Every control is version 1 on host_tcp (protocol.md 9; version 2 copies are ucx only).
 constexpr uint32_t kControlVersion = 1;
@@ -175,6 +180,10 @@ void RemoteL3Endpoint::attach(Waker* waker) {
   command_interest_ = transport::Reactor::READABLE;
   reactor_->add(lanes_.health->wait_fd(), transport::Reactor::READABLE, [this](uint32_t) { pump_health(); });
   last_health_ = Clock::now();  // the expiry counts from the moment the lanes are ours
+  (void)lanes_.command->set_tail_router(kReplyPrefix, [this](const wire::FrameHeader& h,
+                                                             std::span<const uint8_t> prefix) {
+    return route_reply(h, prefix);
+  });
   io_ = std::thread([this] { io_main(); });
 }
 
@@ -253,6 +262,38 @@ void RemoteL3Endpoint::release_borrow_locked(ControlCall& call) noexcept {
   control_cv_.notify_all();
 }
 
+std::span<uint8_t> RemoteL3Endpoint::route_reply(const wire::FrameHeader& h, std::span<const uint8_t> prefix) noexcept {
+  if (h.type != wire::FrameType::CONTROL_REPLY || h.session_id != manifest_.session_id || h.worker_id != worker_id_ ||
+      prefix.size() != kReplyPrefix)
+    return {};
+  const auto sequence = wire::load_le<uint64_t>(prefix.data());
+  const auto name = wire::load_le<uint32_t>(prefix.data() + 8);
+  const auto version = wire::load_le<uint32_t>(prefix.data() + 12);
+  const auto code = wire::load_le<int32_t>(prefix.data() + 16);
+  const auto message_len = wire::load_le<uint32_t>(prefix.data() + 20);
+  const auto result_len = wire::load_le<uint32_t>(prefix.data() + 24);
+  std::lock_guard lock(mu_);
+  if (failed_ || lanes_dead_ || routed_call_ || !control_in_flight_) return {};
+  ControlCall& call = *control_in_flight_;
+  // Only an OK reply to exactly the awaited call whose result fills the frame and the destination;
+  // anything else arrives whole and goes through the lane's checks as before.
+  if (call.result_into.empty() || !call.released || call.state != ControlCall::State::SENT ||
+      call.sequence != h.sequence || sequence != h.sequence || name != static_cast<uint32_t>(call.name) ||
+      version != kControlVersion || code != static_cast<int32_t>(wire::WireStatus::OK) || message_len != 0 ||
+      result_len != call.result_into.size() || uint64_t{h.payload_bytes} != kReplyPrefix + uint64_t{result_len})
+    return {};
+  call.released = false;
+  ++borrows_out_;
+  routed_call_ = control_in_flight_;
+  return call.result_into;
+}
+
+void RemoteL3Endpoint::release_routed_locked() noexcept {
+  if (!routed_call_) return;
+  release_borrow_locked(*routed_call_);
+  routed_call_.reset();
+}
+
 void RemoteL3Endpoint::pump_command() {
   if (lanes_dead_) return;
   try {
@@ -265,13 +306,33 @@ void RemoteL3Endpoint::pump_command() {
       std::unique_lock lock(mu_);
       // The lane pairs the reply with the awaited request (kind, sequence, control name and
       // version) and closes itself otherwise; awaited() throws when nothing is awaited.
-      const wire::FrameView view = wire::decode_frame(frame->bytes);
+      // A routed reply's result is already in its destination: the lane checks the reply as
+      // received (route_reply only took an OK reply with an empty message) with no result bytes.
+      std::array<uint8_t, kReplyPrefix> routed_reply{};
+      const bool routed = frame->tail_routed;
+      wire::FrameView view;
+      if (routed) {
+        if (frame->payload().size() != kReplyPrefix) throw Error("command lane: a routed reply of the wrong shape");
+        std::memcpy(routed_reply.data(), frame->payload().data(), kReplyPrefix);
+        wire::store_le<uint32_t>(routed_reply.data() + kReplyPrefix - 4, 0);
+        wire::FrameHeader h2 = frame->header;
+        h2.payload_bytes = static_cast<uint32_t>(kReplyPrefix);
+        view = wire::FrameView{h2, routed_reply};
+      } else {
+        view = wire::decode_frame(frame->bytes);
+      }
       if (command_lane_.awaited().kind == wire::CommandKind::CONTROL) {
         const wire::ControlReply r = command_lane_.accept_control_reply(view);
         if (control_in_flight_) {  // else settled already (stop): the reply is late
           const std::shared_ptr<ControlCall> call = std::move(control_in_flight_);
           control_in_flight_.reset();
-          if (r.status() == wire::WireStatus::OK && !call->result_into.empty()) {
+          if (routed && call == routed_call_ && r.status() == wire::WireStatus::OK) {
+            settle_control_locked(*call, ControlReply{true, {}, {}, false});
+          } else if (routed) {
+            settle_control_locked(*call, failed_control(fmt::format("{} reply was routed to another call",
+                                                                    wire::to_string(r.name)),
+                                                        false));
+          } else if (r.status() == wire::WireStatus::OK && !call->result_into.empty()) {
             // Straight into the caller's destination (it waits under mu_ for this call, so it is alive).
             if (r.result.size() == call->result_into.size()) {
               std::memcpy(call->result_into.data(), r.result.data(), r.result.size());
@@ -303,6 +364,7 @@ void RemoteL3Endpoint::pump_command() {
           woke = true;
         }
       }
+      if (routed) release_routed_locked();  // the transport no longer writes into the destination
       // The next queued command goes out on this loop's flush_outbox().
       (void)send_next_locked();
       lock.unlock();
@@ -372,6 +434,7 @@ void RemoteL3Endpoint::lanes_broken(const std::string& reason) {
     std::lock_guard lock(mu_);
     command_lane_.mark_failed();
     woke = fail_locked(reason);
+    release_routed_locked();  // nothing reads the lane any more, so nothing writes a routed result
   }
   if (woke) wake_engine();
 }
@@ -616,6 +679,8 @@ void RemoteL3Endpoint::stop_io() noexcept {
 void RemoteL3Endpoint::close_lanes() noexcept {
   if (lanes_.command) lanes_.command->close();
   if (lanes_.health) lanes_.health->close();
+  std::lock_guard lock(mu_);
+  release_routed_locked();  // a closed lane writes nothing more into a routed destination
 }
 
 void RemoteL3Endpoint::send_shutdown_and_wait(Deadline deadline) {

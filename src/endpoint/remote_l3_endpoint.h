@@ -127,6 +127,9 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   std::unique_ptr<transport::Reactor> reactor_;
   std::thread io_;
   std::atomic<bool> io_stop_{false};
+  // I/O thread, inside the command lane's poll(): where an awaited COPY_FROM_REMOTE result goes.
+  std::span<uint8_t> route_reply(const wire::FrameHeader& header, std::span<const uint8_t> prefix) noexcept;
+  void release_routed_locked() noexcept;
   bool lanes_dead_ = false;  // I/O thread (then shutdown): a lane broke, nothing more can be sent
   Clock::time_point last_health_{};  // I/O thread only
   uint32_t command_interest_ = 0;    // I/O thread only: what the reactor watches on the command fd
@@ -145,6 +148,10 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   // Set when the endpoint fails with a borrowed tail still unwritten: the I/O thread closes the
   // command lane, which drops the tail, so the waiting caller can return.
   std::atomic<bool> drop_borrowed_{false};
+  // A COPY_FROM_REMOTE reply whose result the transport is receiving straight into its caller's
+  // destination (route_reply): the call stays unreleased until the frame is complete or the I/O
+  // thread stops reading the lane, so the caller's memory outlives every write into it.
+  std::shared_ptr<ControlCall> routed_call_;
   uint64_t in_flight_ = 0;                   // dispatch id of the TASK on the wire, 0 = none
   uint64_t in_flight_sequence_ = 0;
   std::optional<Deadline> in_flight_deadline_;  // task_timeout_s, when set

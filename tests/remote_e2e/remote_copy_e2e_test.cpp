@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -86,6 +87,35 @@ TEST_F(RemoteCopyE2E, QuarterGibibyteRoundTripsIntact) {
   std::vector<std::byte> part(expected.size());
   w.remote_copy_from(buf, chunk - 3, part);
   EXPECT_EQ(part, expected);
+  w.remote_free(buf);
+  w.close();
+}
+
+// Chunks of COPY_FROM_REMOTE are received straight into the caller's span: each lands exactly at
+// its place (short last chunk, odd offsets) and the bytes around the span are never touched.
+TEST_F(RemoteCopyE2E, ReadChunksLandExactlyInTheDestination) {
+  constexpr uint64_t kBytes = (uint64_t{3} << 20) + 12345;
+  Worker w(4, parent_options());
+  RemoteWorkerSpec s = spec_for(daemon);
+  s.copy_chunk_bytes = 1 << 20;
+  const WorkerId id = w.add_remote_worker(s);
+  w.init();
+  const RemoteBufferHandle buf = w.remote_malloc(id, kBytes);
+  std::vector<std::byte> src(kBytes);
+  fill_pattern(src);
+  w.remote_copy_to(buf, 0, src);
+
+  constexpr size_t kGuard = 4096;
+  for (const uint64_t offset : {uint64_t{0}, uint64_t{7}, uint64_t{(1 << 20) - 1}}) {
+    const size_t n = kBytes - offset;
+    std::vector<std::byte> dest(n + 2 * kGuard, std::byte{0xEE});
+    w.remote_copy_from(buf, offset, std::span<std::byte>(dest).subspan(kGuard, n));
+    EXPECT_TRUE(std::equal(dest.begin() + kGuard, dest.begin() + kGuard + static_cast<std::ptrdiff_t>(n),
+                           src.begin() + static_cast<std::ptrdiff_t>(offset)))
+        << "offset " << offset;
+    EXPECT_EQ(std::count(dest.begin(), dest.begin() + kGuard, std::byte{0xEE}), static_cast<std::ptrdiff_t>(kGuard));
+    EXPECT_EQ(std::count(dest.end() - kGuard, dest.end(), std::byte{0xEE}), static_cast<std::ptrdiff_t>(kGuard));
+  }
   w.remote_free(buf);
   w.close();
 }
