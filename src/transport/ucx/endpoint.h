@@ -1,0 +1,73 @@
+// An endpoint to a peer worker address with peer error handling: UCX calls the error callback
+// when the peer fails, which marks the endpoint failed at once (sticky) and tells the owner.
+// Also the remote keys unpacked on it and the AM/RMA calls made through it.
+#pragma once
+
+#include <memory>
+#include <span>
+
+#include "transport/ucx/worker.h"
+
+namespace echelon::transport::ucx {
+
+class EndpointCore {
+ public:
+  static std::shared_ptr<EndpointCore> create(std::shared_ptr<WorkerCore> worker,
+                                              std::span<const uint8_t> peer_address, PeerErrorFn on_error);
+  ~EndpointCore();  // force-closes, progressing the worker up to a short bound
+  EndpointCore(const EndpointCore&) = delete;
+  EndpointCore& operator=(const EndpointCore&) = delete;
+
+  ucp_ep_h handle() const noexcept { return ep_; }
+  const std::shared_ptr<WorkerCore>& worker() const noexcept { return worker_; }
+  bool failed() const noexcept { return !failure_.empty(); }
+  const std::string& failure() const noexcept { return failure_; }
+  // Throws PEER_CLOSED naming the failure when the endpoint failed.
+  void check(const char* what) const;
+
+ private:
+  EndpointCore(std::shared_ptr<WorkerCore> worker, PeerErrorFn on_error)
+      : worker_(std::move(worker)), on_error_(std::move(on_error)) {}
+  static void on_peer_error(void* arg, ucp_ep_h ep, ucs_status_t status);
+
+  std::shared_ptr<WorkerCore> worker_;
+  PeerErrorFn on_error_;
+  ucp_ep_h ep_ = nullptr;
+  std::string failure_;
+};
+
+class UcpRemoteKey final : public RemoteKey {
+ public:
+  UcpRemoteKey(std::shared_ptr<EndpointCore> endpoint, std::span<const uint8_t> packed);
+  ~UcpRemoteKey() override;
+  UcpRemoteKey(const UcpRemoteKey&) = delete;
+  UcpRemoteKey& operator=(const UcpRemoteKey&) = delete;
+
+  ucp_rkey_h handle() const noexcept { return rkey_; }
+  const EndpointCore* endpoint() const noexcept { return endpoint_.get(); }
+
+ private:
+  std::shared_ptr<EndpointCore> endpoint_;  // a key must be destroyed before its endpoint
+  ucp_rkey_h rkey_ = nullptr;
+};
+
+class UcpEndpoint final : public Endpoint {
+ public:
+  explicit UcpEndpoint(std::shared_ptr<EndpointCore> core) : core_(std::move(core)) {}
+
+  std::unique_ptr<Operation> send_am(uint16_t am_id, std::vector<uint8_t> header,
+                                     std::vector<uint8_t> data) override;
+  std::unique_ptr<RemoteKey> unpack_rkey(std::span<const uint8_t> packed) override;
+  std::unique_ptr<Operation> put(const void* local, size_t bytes, uint64_t remote_addr,
+                                 const RemoteKey& key) override;
+  std::unique_ptr<Operation> get(void* local, size_t bytes, uint64_t remote_addr,
+                                 const RemoteKey& key) override;
+  std::unique_ptr<Operation> flush() override;
+  std::string failure() const override { return core_->failure(); }
+
+ private:
+  const UcpRemoteKey& own_key(const RemoteKey& key, const char* what) const;
+  std::shared_ptr<EndpointCore> core_;
+};
+
+}  // namespace echelon::transport::ucx

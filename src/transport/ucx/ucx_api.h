@@ -1,0 +1,144 @@
+// The interface of the UCX module (libechelon_ucx.so). Everything that touches libucp lives behind
+// it, so echelon itself never links UCX and a missing libucp is a clear runtime error of the
+// loader (transport/ucx_module.h) instead of a binary that does not start. No UCX type appears
+// here: the module's objects are reached only through these abstract classes.
+//
+// Threading (buffers.md 9.3): a Worker and everything created from it (endpoints, operations,
+// remote keys) belong to one owning thread. The only call other threads may make is
+// Worker::wake(). A Context is shared by all workers of the process (mt_workers_shared).
+//
+// Lifetimes: every object keeps what it was created from alive (an endpoint its worker, a worker
+// the context), so destruction order is free. The module itself is never unloaded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "transport/deadline.h"
+#include "transport/transport_error.h"
+
+namespace echelon::transport::ucx {
+
+// Bumped on any change to the classes below; the loader refuses a module of another version.
+inline constexpr uint32_t kModuleAbiVersion = 1;
+// The C factory the loader resolves: `extern "C" Module* echelon_ucx_module_v1()`.
+inline constexpr const char* kModuleFactorySymbol = "echelon_ucx_module_v1";
+
+// One non-blocking UCP operation (AM send, put, get, flush). Destroying an unfinished one cancels
+// it; the buffers it reads or writes must stay valid until it is done (AM sends own theirs).
+class Operation {
+ public:
+  virtual ~Operation() = default;
+  // True once completed, successfully or not. Does not progress the worker.
+  virtual bool done() const noexcept = 0;
+  // Progresses the owning worker (blocking on its event fd, never spinning) until the operation
+  // completes. Throws TransportError: PEER_CLOSED when the endpoint failed, TIMEOUT when the
+  // deadline passed first (the operation is then cancelled), IO_ERROR for any other UCX status.
+  virtual void wait(Deadline deadline) = 0;
+};
+
+// A peer's packed rkey unpacked for one endpoint; valid for RMA on that endpoint only.
+class RemoteKey {
+ public:
+  virtual ~RemoteKey() = default;
+};
+
+// A local memory range registered for RMA (ucp_mem_map of existing memory).
+class Registration {
+ public:
+  virtual ~Registration() = default;  // ucp_mem_unmap
+  virtual void* base() const noexcept = 0;
+  virtual size_t bytes() const noexcept = 0;
+  // ucp_rkey_pack() of the registration: what a peer needs (with base()) to put/get here.
+  virtual const std::vector<uint8_t>& packed_rkey() const noexcept = 0;
+};
+
+// Called at most once, from inside progress on the owning thread, when UCX reports the peer
+// failed (UCP_ERR_HANDLING_MODE_PEER). It must not call into the worker.
+using PeerErrorFn = std::function<void(const std::string& reason)>;
+
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;  // force-closes the endpoint
+  // One active message: `header` as the AM user header, `data` as the AM data (eager or
+  // rendezvous, UCX's choice). The operation owns both buffers until it completes.
+  virtual std::unique_ptr<Operation> send_am(uint16_t am_id, std::vector<uint8_t> header,
+                                             std::vector<uint8_t> data) = 0;
+  virtual std::unique_ptr<RemoteKey> unpack_rkey(std::span<const uint8_t> packed) = 0;
+  // One-sided writes/reads of the peer range at `remote_addr` described by `key` (unpacked on
+  // this endpoint). Local completion only; flush() gives remote completion.
+  virtual std::unique_ptr<Operation> put(const void* local, size_t bytes, uint64_t remote_addr,
+                                         const RemoteKey& key) = 0;
+  virtual std::unique_ptr<Operation> get(void* local, size_t bytes, uint64_t remote_addr,
+                                         const RemoteKey& key) = 0;
+  // Completes when every earlier put/get on this endpoint is remotely complete.
+  virtual std::unique_ptr<Operation> flush() = 0;
+  // Empty while healthy; the first failure otherwise (sticky).
+  virtual std::string failure() const = 0;
+};
+
+// A received active message; the whole data is in memory (rendezvous data already pulled).
+struct ReceivedAm {
+  uint16_t am_id = 0;
+  std::vector<uint8_t> header;
+  std::vector<uint8_t> data;
+  bool rendezvous = false;  // the data was pulled with ucp_am_recv_data_nbx (diagnostics, tests)
+};
+
+// Decides, from the header and the announced data length alone, whether a message is accepted
+// before anything is allocated for it (WIRE-3/WIRE-4). Called inside progress; must not call
+// into the worker. A refused message is dropped (a rendezvous sender then sees an error).
+using AmFilter = std::function<bool(std::span<const uint8_t> header, size_t data_bytes)>;
+
+class Worker {
+ public:
+  virtual ~Worker() = default;
+  // ucp_worker_get_address: what a peer passes to connect().
+  virtual std::vector<uint8_t> address() const = 0;
+  // Progresses until UCX has nothing more to do; true if anything happened.
+  virtual bool progress() = 0;
+  // Blocks until UCX has events, wake() is called, or the deadline passes (false then). Arms the
+  // worker first and returns at once when it has pending events. Never spins.
+  virtual bool wait(Deadline deadline) = 0;
+  // Thread-safe: ends the current or next wait().
+  virtual void wake() noexcept = 0;
+  // Accepts active messages with this id into the inbox, filtered by `filter`.
+  virtual void listen_am(uint16_t am_id, AmFilter filter) = 0;
+  // The next received message, or nullopt. Call progress() (or wait) to receive more.
+  virtual std::optional<ReceivedAm> next_am() = 0;
+  // An endpoint to the worker at `peer_address`. With `on_error` it uses peer error handling
+  // (UCP_ERR_HANDLING_MODE_PEER: lanes); that needs a transport able to detect peer failure (tcp,
+  // RDMA; not UCX 1.13's shared memory), else it throws naming UCX_TLS. Without `on_error` there is
+  // no failure detection (a data-plane endpoint over any transport).
+  virtual std::unique_ptr<Endpoint> connect(std::span<const uint8_t> peer_address,
+                                            PeerErrorFn on_error) = 0;
+};
+
+class Context {
+ public:
+  virtual ~Context() = default;
+  // A worker in UCS_THREAD_MODE_SINGLE, to be owned by the calling thread.
+  virtual std::unique_ptr<Worker> create_worker(const std::string& name) = 0;
+  virtual std::unique_ptr<Registration> register_memory(void* base, size_t bytes) = 0;
+};
+
+class Module {
+ public:
+  virtual uint32_t abi_version() const noexcept = 0;
+  // "1.13.1": the libucp version in use.
+  virtual std::string ucx_version() const = 0;
+  // The one UCP context of this process, created on the first call. UCX reads its environment
+  // (UCX_TLS, UCX_NET_DEVICES, ...) and may start threads now, so call it only after any fork.
+  virtual std::shared_ptr<Context> context() = 0;
+
+ protected:
+  ~Module() = default;  // static inside the module; never deleted by callers
+};
+
+}  // namespace echelon::transport::ucx

@@ -1,0 +1,56 @@
+// One UCP worker (UCS_THREAD_MODE_SINGLE: its owning thread is the only one that touches it) and
+// how that thread sleeps: ucp_worker_arm, then poll() on the worker's event fd plus an eventfd
+// that other threads write to wake it. Never a spin.
+#pragma once
+
+#include <memory>
+
+#include "transport/fd.h"
+#include "transport/ucx/am_inbox.h"
+#include "transport/ucx/context.h"
+
+namespace echelon::transport::ucx {
+
+// What endpoints and operations share with their worker (kept alive by them).
+class WorkerCore {
+ public:
+  static std::shared_ptr<WorkerCore> create(std::shared_ptr<UcpContext> context, const std::string& name);
+  ~WorkerCore();
+  WorkerCore(const WorkerCore&) = delete;
+  WorkerCore& operator=(const WorkerCore&) = delete;
+
+  ucp_worker_h handle() const noexcept { return worker_; }
+  const std::string& name() const noexcept { return name_; }
+  AmInbox& inbox() noexcept { return *inbox_; }
+  bool progress();
+  bool wait(Deadline deadline);
+  void wake() noexcept;
+
+ private:
+  WorkerCore(std::shared_ptr<UcpContext> context, std::string name);
+
+  std::shared_ptr<UcpContext> context_;
+  std::string name_;
+  ucp_worker_h worker_ = nullptr;
+  int event_fd_ = -1;  // owned by UCX
+  Fd wake_fd_;
+  std::unique_ptr<AmInbox> inbox_;
+};
+
+class UcpWorker final : public Worker {
+ public:
+  explicit UcpWorker(std::shared_ptr<WorkerCore> core) : core_(std::move(core)) {}
+
+  std::vector<uint8_t> address() const override;
+  bool progress() override { return core_->progress(); }
+  bool wait(Deadline deadline) override { return core_->wait(deadline); }
+  void wake() noexcept override { core_->wake(); }
+  void listen_am(uint16_t am_id, AmFilter filter) override { core_->inbox().listen(am_id, std::move(filter)); }
+  std::optional<ReceivedAm> next_am() override { return core_->inbox().next(); }
+  std::unique_ptr<Endpoint> connect(std::span<const uint8_t> peer_address, PeerErrorFn on_error) override;
+
+ private:
+  std::shared_ptr<WorkerCore> core_;
+};
+
+}  // namespace echelon::transport::ucx
