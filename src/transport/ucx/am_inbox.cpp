@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "transport/ucx/status.h"
 
 namespace echelon::transport::ucx {
@@ -23,8 +25,8 @@ void AmInbox::close() noexcept {
   parked_.clear();
 }
 
-void AmInbox::listen(uint16_t am_id, AmFilter filter) {
-  auto listener = std::make_unique<Listener>(Listener{this, am_id, std::move(filter)});
+void AmInbox::listen(uint16_t am_id, AmFilter filter, bool frame_layout) {
+  auto listener = std::make_unique<Listener>(Listener{this, am_id, std::move(filter), frame_layout});
   ucp_am_handler_param_t params{};
   params.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_FLAGS |
                       UCP_AM_HANDLER_PARAM_FIELD_CB | UCP_AM_HANDLER_PARAM_FIELD_ARG;
@@ -52,11 +54,17 @@ ucs_status_t AmInbox::on_message(void* arg, const void* header, size_t header_le
   }
   std::vector<uint8_t> header_copy(h, h + header_length);
   if (rendezvous) {
-    inbox.parked_.push_back({listener->am_id, std::move(header_copy), data, length});
+    inbox.parked_.push_back({listener->am_id, std::move(header_copy), data, length, listener->frame_layout});
     return UCS_INPROGRESS;  // keeps the descriptor until start_rendezvous() pulls it
   }
   const auto* d = static_cast<const uint8_t*>(data);
-  inbox.ready_.push_back({listener->am_id, std::move(header_copy), std::vector<uint8_t>(d, d + length), false});
+  std::vector<uint8_t> body;
+  if (listener->frame_layout) {
+    body.reserve(header_length + length);
+    body.insert(body.end(), h, h + header_length);
+  }
+  body.insert(body.end(), d, d + length);
+  inbox.ready_.push_back({listener->am_id, std::move(header_copy), std::move(body), false});
   return UCS_OK;  // copied: UCX may reuse its buffer
 }
 
@@ -66,18 +74,22 @@ bool AmInbox::start_rendezvous() {
     Parked p = std::move(parked_.front());
     parked_.pop_front();
     any = true;
-    auto* pull = new Pull{this, {p.am_id, std::move(p.header), std::vector<uint8_t>(p.bytes), true}};
+    const size_t prefix = p.frame_layout ? p.header.size() : 0;
+    std::vector<uint8_t> body(prefix + p.bytes);
+    if (prefix != 0) std::copy(p.header.begin(), p.header.end(), body.begin());
+    auto* pull = new Pull{this, {p.am_id, std::move(p.header), std::move(body), true}};
     ucp_request_param_t params{};
     params.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     params.cb.recv_am = &AmInbox::on_pulled;
     params.user_data = pull;
     ucs_status_ptr_t request =
-        ucp_am_recv_data_nbx(worker_, p.descriptor, pull->message.data.data(), p.bytes, &params);
+        ucp_am_recv_data_nbx(worker_, p.descriptor, pull->message.data.data() + prefix, p.bytes, &params);
     if (request == nullptr) {  // completed at once; the callback is not called
       ready_.push_back(std::move(pull->message));
       delete pull;
     } else if (UCS_PTR_IS_ERR(request)) {
       ++dropped_;
+      ++failed_pulls_;
       delete pull;
     } else {
       ++pulls_in_flight_;
@@ -94,6 +106,7 @@ void AmInbox::on_pulled(void* request, ucs_status_t status, size_t /*length*/, v
     inbox.ready_.push_back(std::move(pull->message));
   } else {
     ++inbox.dropped_;
+    ++inbox.failed_pulls_;
   }
   delete pull;
   ucp_request_free(request);

@@ -21,7 +21,12 @@ class AmInbox {
   AmInbox(const AmInbox&) = delete;
   AmInbox& operator=(const AmInbox&) = delete;
 
-  void listen(uint16_t am_id, AmFilter filter);
+  // With `frame_layout` a message's `data` is the AM header followed by the AM data in one buffer
+  // (a whole SLR3 frame, no second copy); `header` is still set.
+  void listen(uint16_t am_id, AmFilter filter, bool frame_layout = false);
+  // Messages refused by a filter or whose rendezvous pull failed, so far.
+  size_t dropped() const noexcept { return dropped_; }
+  size_t failed_pulls() const noexcept { return failed_pulls_; }
   // Unregisters the handlers and releases parked descriptors; called before the worker is
   // destroyed (the inbox outlives that, so a pull UCX completes while destroying stays safe).
   void close() noexcept;
@@ -34,12 +39,14 @@ class AmInbox {
     AmInbox* inbox;
     uint16_t am_id;
     AmFilter filter;
+    bool frame_layout;
   };
   struct Parked {
     uint16_t am_id;
     std::vector<uint8_t> header;
     void* descriptor;
     size_t bytes;
+    bool frame_layout;
   };
   struct Pull;  // one rendezvous receive in flight
 
@@ -53,6 +60,7 @@ class AmInbox {
   std::deque<ReceivedAm> ready_;
   size_t pulls_in_flight_ = 0;
   size_t dropped_ = 0;  // refused by a filter or failed pulls (for diagnostics)
+  size_t failed_pulls_ = 0;
 };
 
 }  // namespace echelon::transport::ucx

@@ -20,6 +20,7 @@ class UcpContext final : public Context, public std::enable_shared_from_this<Ucp
 
   ucp_context_h handle() const noexcept { return context_; }
 
+  std::unique_ptr<Lane> create_lane(const LaneOptions& options) override;  // lane.cpp
   std::unique_ptr<Worker> create_worker(const std::string& name) override;
   std::unique_ptr<Registration> register_memory(void* base, size_t bytes) override;
 

@@ -26,7 +26,7 @@
 namespace echelon::transport::ucx {
 
 // Bumped on any change to the classes below; the loader refuses a module of another version.
-inline constexpr uint32_t kModuleAbiVersion = 1;
+inline constexpr uint32_t kModuleAbiVersion = 2;  // 2: Lane, Context::create_lane
 // The C factory the loader resolves: `extern "C" Module* echelon_ucx_module_v1()`.
 inline constexpr const char* kModuleFactorySymbol = "echelon_ucx_module_v1";
 
@@ -120,9 +120,70 @@ class Worker {
                                             PeerErrorFn on_error) = 0;
 };
 
+// ---- lanes (buffers.md 9.3 "Command lane", "Health lane") --------------------------------------
+
+// AM ids of the lanes: each message is exactly one SLR3 frame (header = AM user header, payload =
+// AM data).
+inline constexpr uint16_t kAmCommandToRunner = 1;
+inline constexpr uint16_t kAmCommandToParent = 2;
+inline constexpr uint16_t kAmHealth = 3;
+
+enum class LaneKind : uint8_t { COMMAND, HEALTH };
+enum class LaneSide : uint8_t { PARENT, RUNNER };  // which end this process is (picks the AM ids)
+
+struct LaneOptions {
+  LaneKind kind = LaneKind::COMMAND;
+  LaneSide side = LaneSide::PARENT;
+  std::string name;                      // worker name, for error texts ("parent-command w3")
+  uint32_t max_payload = 16u << 20;      // WIRE-3 payload maximum for inbound frames
+  // Command lane: the sequence of the first inbound frame (0 when a HELLO comes first; 1 on the
+  // runner without authentication, whose first parent frame is request 1).
+  uint64_t first_sequence = 0;
+  // Command lane: how far ahead of the expected sequence a frame may arrive (reorder buffer bound).
+  uint64_t reorder_window = 64;
+};
+
+// One lane's UCP worker, endpoint and progress thread. The progress thread is the only thread that
+// touches the worker; every method here is called by one owner thread (plus any thread for
+// wait_fd()'s descriptor) and exchanges frames with the progress thread through queues.
+// Failure is sticky: the first cause is kept, and then every call but failure()/close() throws it.
+class Lane {
+ public:
+  virtual ~Lane() = default;  // close()
+  // The lane worker's UCP address (ucp_worker_get_address), for the manifest / bootstrap reply.
+  virtual std::vector<uint8_t> address() const = 0;
+  // Creates the endpoint to the peer worker at `peer_address` with peer error handling. Frames
+  // posted before are sent once connected; frames the peer sends are received from creation on.
+  // Throws TransportError naming UCX_TLS when no transport in UCX_TLS can detect peer failure.
+  virtual void connect(std::span<const uint8_t> peer_address, Deadline deadline) = 0;
+  virtual bool connected() const = 0;
+  // Queues one whole encoded frame (header checked by the caller); returns its ticket.
+  virtual uint64_t post(std::vector<uint8_t> frame) = 0;
+  // Blocks until every frame up to `ticket` has been sent (locally complete), or throws.
+  virtual void wait_sent(uint64_t ticket, Deadline deadline) = 0;
+  // Frames posted but not yet locally complete.
+  virtual size_t unsent() const = 0;
+  // The next inbound frame in lane order (header + payload, header validated), or nullopt.
+  virtual std::optional<std::vector<uint8_t>> poll() = 0;
+  // poll() that blocks until a frame, the failure, or the deadline (nullopt then).
+  virtual std::optional<std::vector<uint8_t>> receive(Deadline deadline) = 0;
+  // An eventfd, readable while poll() has a frame or the lane has failed.
+  virtual int wait_fd() const noexcept = 0;
+  // The first failure, if any.
+  virtual std::optional<TransportError> failure() const = 0;
+  // Fails the lane from outside (a deadline the owner saw pass); keeps an earlier cause.
+  virtual void fail(TransportErrc code, const std::string& message) = 0;
+  // Stops the progress thread and force-closes the endpoint and the worker. Idempotent.
+  virtual void close() noexcept = 0;
+  // Test hook: sends one raw active message (no frame checks, no ordering) on the lane's endpoint.
+  virtual void post_raw_for_test(uint16_t am_id, std::vector<uint8_t> header, std::vector<uint8_t> data) = 0;
+};
+
 class Context {
  public:
   virtual ~Context() = default;
+  // A lane with its own worker and progress thread, listening for its inbound AM id at once.
+  virtual std::unique_ptr<Lane> create_lane(const LaneOptions& options) = 0;
   // A worker in UCS_THREAD_MODE_SINGLE, to be owned by the calling thread.
   virtual std::unique_ptr<Worker> create_worker(const std::string& name) = 0;
   virtual std::unique_ptr<Registration> register_memory(void* base, size_t bytes) = 0;

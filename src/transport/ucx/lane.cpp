@@ -1,0 +1,414 @@
+#include "transport/ucx/lane.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "transport/ucx/request.h"
+#include "wire/frame_header.h"
+
+namespace echelon::transport::ucx {
+namespace {
+
+constexpr size_t kRecentHealth = 1024;  // sequences remembered to tell a repeat from a stale one
+
+uint16_t send_id_for(const LaneOptions& o) {
+  if (o.kind == LaneKind::HEALTH) return kAmHealth;
+  return o.side == LaneSide::PARENT ? kAmCommandToRunner : kAmCommandToParent;
+}
+uint16_t recv_id_for(const LaneOptions& o) {
+  if (o.kind == LaneKind::HEALTH) return kAmHealth;
+  return o.side == LaneSide::PARENT ? kAmCommandToParent : kAmCommandToRunner;
+}
+
+}  // namespace
+
+UcpLane::UcpLane(std::shared_ptr<UcpContext> context, LaneOptions options)
+    : options_(std::move(options)),
+      send_id_(send_id_for(options_)),
+      recv_id_(recv_id_for(options_)),
+      context_(std::move(context)),
+      expected_(options_.first_sequence) {
+  event_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!event_fd_) throw_errno(fmt::format("eventfd for ucx lane '{}'", options_.name), errno);
+  thread_ = std::thread([this] { run(); });
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] { return started_; });
+  if (start_error_) {
+    const TransportError error = *start_error_;
+    lock.unlock();
+    thread_.join();
+    throw error;
+  }
+}
+
+UcpLane::~UcpLane() { close(); }
+
+std::string UcpLane::describe() const {
+  return fmt::format("ucx {} lane '{}'", options_.kind == LaneKind::COMMAND ? "command" : "health", options_.name);
+}
+
+void UcpLane::wake() noexcept {
+  if (core_) core_->wake();
+}
+
+// ---- progress thread --------------------------------------------------------------------------
+
+void UcpLane::run() {
+  std::shared_ptr<WorkerCore> core;
+  try {
+    core = WorkerCore::create(context_, options_.name);
+    core->inbox().listen(
+        recv_id_, [this](std::span<const uint8_t> header, size_t data_bytes) { return accept(header, data_bytes); },
+        /*frame_layout=*/true);
+    UcpWorker view(core);
+    address_ = view.address();
+  } catch (const TransportError& e) {
+    std::lock_guard lock(mutex_);
+    start_error_ = e;
+    started_ = true;
+    cv_.notify_all();
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    core_ = core;
+    started_ = true;
+  }
+  cv_.notify_all();
+  try {
+    serve(core);
+  } catch (const TransportError& e) {
+    std::lock_guard lock(mutex_);
+    fail_locked(e.code(), e.what());
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mutex_);
+    fail_locked(TransportErrc::IO_ERROR, fmt::format("{}: progress thread: {}", describe(), e.what()));
+  }
+  cv_.notify_all();
+}
+
+void UcpLane::serve(const std::shared_ptr<WorkerCore>& core_ptr) {
+  WorkerCore& core = *core_ptr;
+  std::shared_ptr<EndpointCore> ep_core;
+  std::unique_ptr<UcpEndpoint> endpoint;
+  std::vector<std::pair<uint64_t, std::unique_ptr<Operation>>> ops;
+  size_t seen_failed_pulls = 0;
+  // Ends the endpoint and operations on this thread (closing progresses the worker).
+  struct Cleanup {
+    std::vector<std::pair<uint64_t, std::unique_ptr<Operation>>>& ops;
+    std::unique_ptr<UcpEndpoint>& endpoint;
+    std::shared_ptr<EndpointCore>& ep_core;
+    ~Cleanup() {
+      ops.clear();
+      endpoint.reset();
+      ep_core.reset();
+    }
+  } cleanup{ops, endpoint, ep_core};
+
+  for (;;) {
+    std::optional<std::vector<uint8_t>> connect_to;
+    std::deque<Outbound> sends;
+    bool failed;
+    {
+      std::lock_guard lock(mutex_);
+      if (stop_) return;
+      connect_to = std::exchange(connect_request_, std::nullopt);
+      failed = failure_.has_value();
+    }
+    bool any = false;
+    if (connect_to && !failed) {
+      any = true;
+      try {
+        ep_core = EndpointCore::create(core_ptr, *connect_to, [this](const std::string& reason) {
+          std::lock_guard lock(mutex_);
+          fail_locked(TransportErrc::PEER_CLOSED, fmt::format("{}: peer failed: {}", describe(), reason));
+          cv_.notify_all();
+        });
+        endpoint = std::make_unique<UcpEndpoint>(ep_core);
+        std::lock_guard lock(mutex_);
+        connected_ = true;
+        connect_done_ = true;
+      } catch (const TransportError& e) {
+        std::lock_guard lock(mutex_);
+        connect_done_ = true;
+        fail_locked(e.code(), fmt::format("{}: {}", describe(), e.what()));
+      }
+      cv_.notify_all();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      if (endpoint && !failure_) sends.swap(outbound_);
+    }
+    for (auto& s : sends) {
+      any = true;
+      try {
+        ops.emplace_back(s.ticket, endpoint->send_am(s.am_id, std::move(s.header), std::move(s.data)));
+      } catch (const TransportError& e) {
+        std::lock_guard lock(mutex_);
+        fail_locked(e.code(), fmt::format("{}: {}", describe(), e.what()));
+        break;
+      }
+    }
+
+    any = core.progress() || any;
+
+    std::vector<std::vector<uint8_t>> inbound;
+    while (auto m = core.inbox().next()) inbound.push_back(std::move(m->data));
+    std::vector<uint64_t> finished;
+    std::optional<TransportError> op_error;
+    for (auto it = ops.begin(); it != ops.end();) {
+      if (!it->second->done()) {
+        ++it;
+        continue;
+      }
+      try {
+        it->second->wait(Clock::now());
+      } catch (const TransportError& e) {
+        if (!op_error) op_error = e;
+      }
+      finished.push_back(it->first);
+      it = ops.erase(it);
+    }
+    if (!inbound.empty() || !finished.empty() || op_error || filter_error_ ||
+        core.inbox().failed_pulls() != seen_failed_pulls) {
+      any = true;
+      std::lock_guard lock(mutex_);
+      for (auto& frame : inbound) {
+        if (failure_) break;
+        deliver_locked(std::move(frame));
+      }
+      for (uint64_t t : finished) pending_.erase(t);
+      if (op_error) fail_locked(op_error->code(), fmt::format("{}: {}", describe(), op_error->what()));
+      if (filter_error_) fail_locked(TransportErrc::MALFORMED_FRAME, *filter_error_);
+      if (core.inbox().failed_pulls() != seen_failed_pulls) {
+        seen_failed_pulls = core.inbox().failed_pulls();
+        fail_locked(TransportErrc::IO_ERROR,
+                    fmt::format("{}: receiving a rendezvous frame payload failed", describe()));
+      }
+      update_signal_locked();
+      cv_.notify_all();
+    }
+    if (any) continue;
+    {
+      std::lock_guard lock(mutex_);
+      if (stop_ || connect_request_ || (endpoint && !failure_ && !outbound_.empty())) continue;
+    }
+    core.wait(Clock::now() + std::chrono::hours(1));
+  }
+}
+
+bool UcpLane::accept(std::span<const uint8_t> header, size_t data_bytes) {
+  if (filter_error_) return false;
+  try {
+    if (header.size() != wire::FRAME_HEADER_BYTES) {
+      filter_error_ = fmt::format("{}: malformed frame: AM user header of {} bytes, an SLR3 frame header has {}",
+                                  describe(), header.size(), wire::FRAME_HEADER_BYTES);
+      return false;
+    }
+    const wire::FrameHeader h = wire::decode_frame_header(header, options_.max_payload);
+    if (h.payload_bytes != data_bytes) {
+      filter_error_ = fmt::format(
+          "{}: malformed frame: {} sequence {} announces payload_bytes {} but its AM data has {} bytes (WIRE-4)",
+          describe(), wire::to_string(h.type), h.sequence, h.payload_bytes, data_bytes);
+      return false;
+    }
+    return true;
+  } catch (const std::exception& e) {
+    filter_error_ = fmt::format("{}: malformed frame header (WIRE-3): {}", describe(), e.what());
+    return false;
+  }
+}
+
+void UcpLane::deliver_locked(std::vector<uint8_t> frame) {
+  const wire::FrameHeader h = wire::decode_frame_header(frame, options_.max_payload);
+  const uint64_t seq = h.sequence;
+  if (options_.kind == LaneKind::HEALTH) {
+    if (recent_health_.count(seq) != 0) {
+      fail_locked(TransportErrc::MALFORMED_FRAME,
+                  fmt::format("{}: repeated health sequence {} (newest seen {}; WIRE-22)", describe(), seq,
+                              newest_health_));
+      return;
+    }
+    recent_health_.insert(seq);
+    if (recent_health_.size() > kRecentHealth) recent_health_.erase(recent_health_.begin());
+    if (seen_health_ && seq < newest_health_) {
+      ++stale_dropped_;  // overtaken by a newer one (UCX does not order AMs)
+      return;
+    }
+    seen_health_ = true;
+    newest_health_ = seq;
+    ready_.push_back(std::move(frame));
+    return;
+  }
+  if (seq < expected_ || held_.count(seq) != 0) {
+    fail_locked(TransportErrc::MALFORMED_FRAME,
+                fmt::format("{}: duplicate {} sequence {} (next expected {})", describe(), wire::to_string(h.type),
+                            seq, expected_));
+    return;
+  }
+  if (seq - expected_ >= options_.reorder_window) {
+    fail_locked(TransportErrc::MALFORMED_FRAME,
+                fmt::format("{}: sequence gap: {} sequence {} arrived while {} is expected (reorder window {})",
+                            describe(), wire::to_string(h.type), seq, expected_, options_.reorder_window));
+    return;
+  }
+  held_.emplace(seq, std::move(frame));
+  for (auto it = held_.find(expected_); it != held_.end(); it = held_.find(expected_)) {
+    ready_.push_back(std::move(it->second));
+    held_.erase(it);
+    ++expected_;
+  }
+}
+
+void UcpLane::fail_locked(TransportErrc code, const std::string& message) {
+  if (failure_) return;
+  failure_.emplace(code, message);
+  update_signal_locked();
+}
+
+void UcpLane::update_signal_locked() {
+  const bool want = !ready_.empty() || failure_.has_value();
+  if (want && !signalled_) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t r = ::write(event_fd_.get(), &one, sizeof(one));
+    signalled_ = true;
+  } else if (!want && signalled_) {
+    uint64_t count;
+    [[maybe_unused]] ssize_t r = ::read(event_fd_.get(), &count, sizeof(count));
+    signalled_ = false;
+  }
+}
+
+// ---- owner thread -----------------------------------------------------------------------------
+
+void UcpLane::throw_unusable_locked() const {
+  if (failure_) throw *failure_;
+  throw TransportError(TransportErrc::CLOSED, fmt::format("{} is closed", describe()));
+}
+
+void UcpLane::connect(std::span<const uint8_t> peer_address, Deadline deadline) {
+  std::unique_lock lock(mutex_);
+  if (unusable_locked()) throw_unusable_locked();
+  if (connect_request_ || connect_done_) {
+    throw TransportError(TransportErrc::CONNECT_FAILED, fmt::format("{} is already connected", describe()));
+  }
+  connect_request_.emplace(peer_address.begin(), peer_address.end());
+  wake();
+  if (!cv_.wait_until(lock, deadline, [&] { return connect_done_ || unusable_locked(); })) {
+    fail_locked(TransportErrc::TIMEOUT, fmt::format("{}: connecting did not finish before its deadline", describe()));
+    cv_.notify_all();
+  }
+  if (unusable_locked()) throw_unusable_locked();
+}
+
+bool UcpLane::connected() const {
+  std::lock_guard lock(mutex_);
+  return connected_;
+}
+
+uint64_t UcpLane::queue_locked(uint16_t am_id, std::vector<uint8_t> header, std::vector<uint8_t> data) {
+  if (unusable_locked()) throw_unusable_locked();
+  const uint64_t ticket = next_ticket_++;
+  outbound_.push_back({ticket, am_id, std::move(header), std::move(data)});
+  pending_.insert(ticket);
+  return ticket;
+}
+
+uint64_t UcpLane::post(std::vector<uint8_t> frame) {
+  if (frame.size() < wire::FRAME_HEADER_BYTES) {
+    throw TransportError(TransportErrc::MALFORMED_FRAME, fmt::format("{}: a {}-byte frame has no header", describe(),
+                                                                     frame.size()));
+  }
+  std::vector<uint8_t> header(frame.begin(), frame.begin() + wire::FRAME_HEADER_BYTES);
+  frame.erase(frame.begin(), frame.begin() + wire::FRAME_HEADER_BYTES);  // the payload
+  uint64_t ticket;
+  {
+    std::lock_guard lock(mutex_);
+    ticket = queue_locked(send_id_, std::move(header), std::move(frame));
+  }
+  wake();
+  return ticket;
+}
+
+void UcpLane::post_raw_for_test(uint16_t am_id, std::vector<uint8_t> header, std::vector<uint8_t> data) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_locked(am_id, std::move(header), std::move(data));
+  }
+  wake();
+}
+
+void UcpLane::wait_sent(uint64_t ticket, Deadline deadline) {
+  std::unique_lock lock(mutex_);
+  auto sent = [&] { return pending_.empty() || *pending_.begin() > ticket; };
+  if (!cv_.wait_until(lock, deadline, [&] { return sent() || unusable_locked(); })) {
+    fail_locked(TransportErrc::TIMEOUT,
+                fmt::format("{}: sending a frame did not complete before its deadline{}", describe(),
+                            connected_ ? "" : " (the lane was never connected)"));
+    cv_.notify_all();
+  }
+  // A frame sent before the lane failed was sent: the failure surfaces at the next call.
+  if (sent() && !closed_) return;
+  if (unusable_locked()) throw_unusable_locked();
+}
+
+size_t UcpLane::unsent() const {
+  std::lock_guard lock(mutex_);
+  return pending_.size();
+}
+
+std::optional<std::vector<uint8_t>> UcpLane::poll() {
+  std::lock_guard lock(mutex_);
+  if (unusable_locked()) throw_unusable_locked();
+  if (ready_.empty()) return std::nullopt;
+  std::vector<uint8_t> frame = std::move(ready_.front());
+  ready_.pop_front();
+  update_signal_locked();
+  return frame;
+}
+
+std::optional<std::vector<uint8_t>> UcpLane::receive(Deadline deadline) {
+  std::unique_lock lock(mutex_);
+  cv_.wait_until(lock, deadline, [&] { return !ready_.empty() || unusable_locked(); });
+  if (unusable_locked()) throw_unusable_locked();
+  if (ready_.empty()) return std::nullopt;
+  std::vector<uint8_t> frame = std::move(ready_.front());
+  ready_.pop_front();
+  update_signal_locked();
+  return frame;
+}
+
+std::optional<TransportError> UcpLane::failure() const {
+  std::lock_guard lock(mutex_);
+  return failure_;
+}
+
+void UcpLane::fail(TransportErrc code, const std::string& message) {
+  std::lock_guard lock(mutex_);
+  fail_locked(code, message);
+  cv_.notify_all();
+}
+
+void UcpLane::close() noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    stop_ = true;
+    cv_.notify_all();
+  }
+  wake();
+  if (thread_.joinable()) thread_.join();
+  core_.reset();  // the worker goes with the last reference, after the thread is gone
+}
+
+std::unique_ptr<Lane> UcpContext::create_lane(const LaneOptions& options) {
+  return std::make_unique<UcpLane>(shared_from_this(), options);
+}
+
+}  // namespace echelon::transport::ucx

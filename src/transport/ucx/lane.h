@@ -1,0 +1,98 @@
+// A lane (buffers.md 9.3): one UCP worker and one endpoint with peer error handling, driven by a
+// progress thread that is the only thread touching them. The owner thread exchanges frames with it
+// through queues under one mutex; an eventfd tells a reactor when inbound frames (or the failure)
+// are ready. Inbound frames are checked in the AM receive callback (WIRE-3, and AM data length ==
+// payload_bytes for WIRE-4) before anything is allocated, then ordered: the command lane by
+// sequence with a bounded reorder buffer, the health lane by dropping stale HEALTHs (WIRE-22).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "transport/fd.h"
+#include "transport/ucx/context.h"
+#include "transport/ucx/endpoint.h"
+
+namespace echelon::transport::ucx {
+
+class UcpLane final : public Lane {
+ public:
+  // Starts the progress thread, which creates the worker; returns once its address is known.
+  UcpLane(std::shared_ptr<UcpContext> context, LaneOptions options);
+  ~UcpLane() override;
+  UcpLane(const UcpLane&) = delete;
+  UcpLane& operator=(const UcpLane&) = delete;
+
+  std::vector<uint8_t> address() const override { return address_; }
+  void connect(std::span<const uint8_t> peer_address, Deadline deadline) override;
+  bool connected() const override;
+  uint64_t post(std::vector<uint8_t> frame) override;
+  void wait_sent(uint64_t ticket, Deadline deadline) override;
+  size_t unsent() const override;
+  std::optional<std::vector<uint8_t>> poll() override;
+  std::optional<std::vector<uint8_t>> receive(Deadline deadline) override;
+  int wait_fd() const noexcept override { return event_fd_.get(); }
+  std::optional<TransportError> failure() const override;
+  void fail(TransportErrc code, const std::string& message) override;
+  void close() noexcept override;
+  void post_raw_for_test(uint16_t am_id, std::vector<uint8_t> header, std::vector<uint8_t> data) override;
+
+ private:
+  struct Outbound {
+    uint64_t ticket;
+    uint16_t am_id;
+    std::vector<uint8_t> header;
+    std::vector<uint8_t> data;
+  };
+
+  void run();  // the progress thread
+  void serve(const std::shared_ptr<WorkerCore>& core);
+  bool accept(std::span<const uint8_t> header, size_t data_bytes);  // the AM filter
+  void deliver_locked(std::vector<uint8_t> frame);
+  void fail_locked(TransportErrc code, const std::string& message);
+  void update_signal_locked();
+  [[noreturn]] void throw_unusable_locked() const;
+  bool unusable_locked() const { return failure_.has_value() || closed_; }
+  uint64_t queue_locked(uint16_t am_id, std::vector<uint8_t> header, std::vector<uint8_t> data);
+  void wake() noexcept;
+  std::string describe() const;
+
+  const LaneOptions options_;
+  const uint16_t send_id_;
+  const uint16_t recv_id_;
+  std::shared_ptr<UcpContext> context_;
+  Fd event_fd_;
+  std::vector<uint8_t> address_;
+  std::shared_ptr<WorkerCore> core_;  // set before the constructor returns; destroyed after join
+  std::thread thread_;
+  std::optional<std::string> filter_error_;  // progress thread only
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool started_ = false;
+  std::optional<TransportError> start_error_;
+  bool stop_ = false;
+  bool closed_ = false;
+  std::optional<std::vector<uint8_t>> connect_request_;
+  bool connect_done_ = false;
+  bool connected_ = false;
+  std::deque<Outbound> outbound_;
+  std::set<uint64_t> pending_;  // posted tickets not yet locally complete
+  uint64_t next_ticket_ = 1;
+  std::deque<std::vector<uint8_t>> ready_;
+  std::optional<TransportError> failure_;
+  bool signalled_ = false;
+  // Ordering (progress thread, under the mutex).
+  uint64_t expected_;                               // command: next sequence to deliver
+  std::map<uint64_t, std::vector<uint8_t>> held_;   // command: reorder buffer
+  bool seen_health_ = false;                        // health: newest sequence seen, recent ones
+  uint64_t newest_health_ = 0;
+  std::set<uint64_t> recent_health_;
+  size_t stale_dropped_ = 0;
+};
+
+}  // namespace echelon::transport::ucx

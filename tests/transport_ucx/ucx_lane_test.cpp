@@ -1,0 +1,339 @@
+// UCX lanes as FrameChannels (buffers.md 9.3): two real processes over loopback TCP (forked before
+// any UCX object), frames both ways incl. rendezvous, reordering, duplicate / gap / stale / repeated
+// sequences, malformed frames, a killed peer, idle CPU, and the UCX_TLS requirement.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+
+#include <thread>
+
+#include "transport/ucx_lane.h"
+#include "ucx_test_support.h"
+#include "wire/frame_header.h"
+#include "wire/wire_error.h"
+
+namespace echelon::transport {
+namespace {
+
+using namespace std::chrono_literals;
+using ucx_test::Link;
+using ucx_test::Side;
+using wire::FrameType;
+
+#define SKIP_WITHOUT_UCX() \
+  if (!ucx_test::ucx_built()) GTEST_SKIP() << "built without UCX (ECHELON_WITH_UCX=OFF or libucx-dev missing)"
+
+constexpr const char* kTls = "tcp,self";
+
+std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(seed + i * 131 + (i >> 12));
+  return v;
+}
+
+std::vector<uint8_t> frame(FrameType type, uint64_t seq, std::span<const uint8_t> payload) {
+  return wire::encode_frame(type, wire::FrameRoute{7, 3, seq, 0}, payload);
+}
+std::vector<uint8_t> header_of(const std::vector<uint8_t>& f) { return {f.begin(), f.begin() + 40}; }
+std::vector<uint8_t> payload_of(const std::vector<uint8_t>& f) { return {f.begin() + 40, f.end()}; }
+
+ucx::LaneOptions options(ucx::LaneKind kind, ucx::LaneSide side, const char* name, uint64_t first = 1) {
+  ucx::LaneOptions o;
+  o.kind = kind;
+  o.side = side;
+  o.name = name;
+  o.first_sequence = first;
+  o.reorder_window = 8;
+  return o;
+}
+
+// Creates the lane, swaps worker addresses over `link` and connects.
+std::unique_ptr<UcxLaneChannel> open_lane(const Link& link, const ucx::LaneOptions& o) {
+  auto ch = UcxLaneChannel::create(ucx_test::module(), o);
+  link.send(ch->worker_address());
+  ch->connect(link.receive(), deadline_in(20s));
+  return ch;
+}
+
+bool readable(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN) != 0;
+}
+
+// Expects receive() to throw `code` with `needle` in the text; returns the text.
+std::string expect_failure(FrameChannel& ch, TransportErrc code, const std::string& needle) {
+  try {
+    InboundFrame f = ch.receive(deadline_in(20s));
+    UCX_CHECK(false, "received sequence " + std::to_string(f.header.sequence) + " instead of failing");
+  } catch (const TransportError& e) {
+    const std::string text = e.what();
+    UCX_CHECK(e.code() == code, text);
+    UCX_CHECK(text.find(needle) != std::string::npos, "'" + needle + "' not in: " + text);
+    UCX_CHECK(ch.failed(), "failure() after the throw");
+    UCX_CHECK(readable(ch.wait_fd(), 0), "wait_fd readable once failed");
+    return text;
+  }
+  return "";
+}
+
+double process_cpu_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// The parent sends a small TASK and an 8 MiB CONTROL (rendezvous); the runner answers each with the
+// echoed payload under the same sequence. The parent waits on wait_fd() like a Reactor would.
+TEST(UcxLane, FramesRoundTripBothWaysIncludingRendezvous) {
+  SKIP_WITHOUT_UCX();
+  auto [parent_link, runner_link] = ucx_test::make_links();
+  const std::vector<size_t> sizes = {100, 8u << 20, 0};
+  Side runner(kTls, [&, &link = runner_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command"));
+    UCX_CHECK(std::string(ch->profile()) == "ucx", "profile");
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      InboundFrame f = ch->receive(deadline_in(20s));
+      UCX_CHECK(f.header.sequence == i + 1, "sequence " + std::to_string(f.header.sequence));
+      UCX_CHECK(f.header.payload_bytes == sizes[i], "size");
+      UCX_CHECK(std::vector<uint8_t>(f.payload().begin(), f.payload().end()) == pattern(sizes[i], 5), "payload");
+      ch->send(frame(FrameType::CONTROL_REPLY, i + 1, f.payload()), deadline_in(20s));
+    }
+    // Every send completed; stay until the parent is done with its lane (its exit fails ours).
+    link.send_u64(1);
+    link.receive_u64();
+  });
+  Side parent(kTls, [&, &link = parent_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command"));
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      ch->post(frame(FrameType::CONTROL, i + 1, pattern(sizes[i], 5)));
+      std::optional<InboundFrame> got;
+      const Deadline end = deadline_in(20s);
+      while (!(got = ch->poll())) {
+        UCX_CHECK(Clock::now() < end, "no reply");
+        readable(ch->wait_fd(), poll_timeout_ms(end));
+      }
+      UCX_CHECK(got->header.type == FrameType::CONTROL_REPLY && got->header.sequence == i + 1, "reply header");
+      UCX_CHECK(std::vector<uint8_t>(got->payload().begin(), got->payload().end()) == pattern(sizes[i], 5),
+                "reply payload of " + std::to_string(sizes[i]) + " bytes");
+      UCX_CHECK(!readable(ch->wait_fd(), 0), "wait_fd drained once poll() returned everything");
+    }
+    UCX_CHECK(ch->flush(), "nothing left queued");
+    UCX_CHECK(!ch->failed(), "healthy");
+    // A frame the codec rejects throws WireError and leaves the lane as it was.
+    std::vector<uint8_t> bad = frame(FrameType::TASK, 9, pattern(4, 1));
+    bad[0] = 'X';
+    bool threw = false;
+    try {
+      ch->post(bad);
+    } catch (const wire::WireError&) {
+      threw = true;
+    }
+    UCX_CHECK(threw && !ch->failed(), "a bad outbound frame is refused without failing the lane");
+    link.receive_u64();
+    link.send_u64(1);
+  });
+  EXPECT_EQ(parent.result(), "");
+  EXPECT_EQ(runner.result(), "");
+}
+
+// Sequence 2 is sent before 1: the runner sees 1, 2. A second 2 then fails the lane (duplicate).
+TEST(UcxLane, CommandLaneReordersAndFailsOnDuplicate) {
+  SKIP_WITHOUT_UCX();
+  auto [parent_link, runner_link] = ucx_test::make_links();
+  Side runner(kTls, [&, &link = runner_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command"));
+    for (uint64_t seq : {1, 2}) {
+      InboundFrame f = ch->receive(deadline_in(20s));
+      UCX_CHECK(f.header.sequence == seq, "got " + std::to_string(f.header.sequence));
+    }
+    link.send_u64(1);
+    expect_failure(*ch, TransportErrc::MALFORMED_FRAME, "duplicate TASK sequence 2");
+    link.send_u64(2);
+  });
+  Side parent(kTls, [&, &link = parent_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command"));
+    const auto f1 = frame(FrameType::TASK, 1, pattern(64, 1));
+    const auto f2 = frame(FrameType::TASK, 2, pattern(64, 2));
+    ch->lane().post_raw_for_test(ucx::kAmCommandToRunner, header_of(f2), payload_of(f2));
+    ch->lane().post_raw_for_test(ucx::kAmCommandToRunner, header_of(f1), payload_of(f1));
+    link.receive_u64();  // the runner has 1 and 2
+    ch->lane().post_raw_for_test(ucx::kAmCommandToRunner, header_of(f2), payload_of(f2));
+    link.receive_u64();
+  });
+  EXPECT_EQ(parent.result(), "");
+  EXPECT_EQ(runner.result(), "");
+}
+
+// A frame further ahead than the reorder window fails the lane (gap).
+TEST(UcxLane, CommandLaneFailsOnGapBeyondTheWindow) {
+  SKIP_WITHOUT_UCX();
+  auto [parent_link, runner_link] = ucx_test::make_links();
+  Side runner(kTls, [&, &link = runner_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command"));
+    link.send_u64(0);  // connected (a failure before would make connect() throw it)
+    expect_failure(*ch, TransportErrc::MALFORMED_FRAME, "sequence gap");
+    link.send_u64(1);
+  });
+  Side parent(kTls, [&, &link = parent_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command"));
+    link.receive_u64();
+    ch->post(frame(FrameType::TASK, 1 + 8, pattern(8, 1)));  // window 8: 9 is too far ahead of 1
+    link.receive_u64();
+  });
+  EXPECT_EQ(parent.result(), "");
+  EXPECT_EQ(runner.result(), "");
+}
+
+// Health: 1, 3, then 2 (stale: dropped), then 4; then 3 again fails the lane (WIRE-22).
+TEST(UcxLane, HealthLaneDropsStaleAndFailsOnRepeatedSequence) {
+  SKIP_WITHOUT_UCX();
+  auto [parent_link, runner_link] = ucx_test::make_links();
+  Side runner(kTls, [&, &link = runner_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::HEALTH, ucx::LaneSide::RUNNER, "runner-health"));
+    for (uint64_t seq : {1, 3, 2, 4}) ch->send(frame(FrameType::HEALTH, seq, {}), deadline_in(20s));
+    link.receive_u64();
+    ch->send(frame(FrameType::HEALTH, 3, {}), deadline_in(20s));
+    link.send_u64(3);  // sent: the parent may go now
+    link.receive_u64();
+  });
+  Side parent(kTls, [&, &link = parent_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::HEALTH, ucx::LaneSide::PARENT, "parent-health"));
+    for (uint64_t seq : {1, 3, 4}) {
+      InboundFrame f = ch->receive(deadline_in(20s));
+      UCX_CHECK(f.header.type == FrameType::HEALTH && f.header.sequence == seq,
+                "expected " + std::to_string(seq) + ", got " + std::to_string(f.header.sequence));
+    }
+    link.send_u64(1);
+    link.receive_u64();
+    expect_failure(*ch, TransportErrc::MALFORMED_FRAME, "repeated health sequence 3");
+    link.send_u64(2);
+  });
+  EXPECT_EQ(parent.result(), "");
+  EXPECT_EQ(runner.result(), "");
+}
+
+// A header the wire codec rejects (bad magic) fails a command lane; AM data whose length differs
+// from payload_bytes fails a health lane. Both name the cause.
+TEST(UcxLane, MalformedHeaderOrLengthMismatchFailsTheLane) {
+  SKIP_WITHOUT_UCX();
+  auto [parent_link, runner_link] = ucx_test::make_links();
+  Side runner(kTls, [&, &link = runner_link] {
+    auto cmd = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command"));
+    auto health = open_lane(link, options(ucx::LaneKind::HEALTH, ucx::LaneSide::RUNNER, "runner-health"));
+    link.send_u64(0);  // both lanes connected
+    expect_failure(*cmd, TransportErrc::MALFORMED_FRAME, "magic");
+    expect_failure(*health, TransportErrc::MALFORMED_FRAME, "payload_bytes 0 but its AM data has 8 bytes");
+    link.send_u64(1);
+  });
+  Side parent(kTls, [&, &link = parent_link] {
+    auto cmd = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command"));
+    auto health = open_lane(link, options(ucx::LaneKind::HEALTH, ucx::LaneSide::PARENT, "parent-health"));
+    link.receive_u64();
+    auto bad = frame(FrameType::TASK, 1, pattern(16, 1));
+    bad[1] = 0;
+    cmd->lane().post_raw_for_test(ucx::kAmCommandToRunner, header_of(bad), payload_of(bad));
+    auto h = frame(FrameType::HEALTH, 1, {});
+    health->lane().post_raw_for_test(ucx::kAmHealth, h, pattern(8, 1));
+    link.receive_u64();
+  });
+  EXPECT_EQ(parent.result(), "");
+  EXPECT_EQ(runner.result(), "");
+}
+
+// The runner's process is killed while the parent is blocked in receive(): it throws PEER_CLOSED
+// within a bounded time, and wait_fd is readable.
+TEST(UcxLane, PeerKilledFailsABlockedReceive) {
+  SKIP_WITHOUT_UCX();
+  auto [parent_link, runner_link] = ucx_test::make_links();
+  Side victim(kTls, [&, &link = runner_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command"));
+    ch->send(frame(FrameType::COMPLETION, 1, pattern(8, 1)), deadline_in(20s));
+    std::this_thread::sleep_for(60s);  // until killed
+  });
+  const pid_t victim_pid = victim.pid();
+  Side parent(kTls, [&, &link = parent_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command"));
+    ch->receive(deadline_in(20s));
+    std::thread killer([&] {
+      std::this_thread::sleep_for(200ms);
+      ::kill(victim_pid, SIGKILL);
+    });
+    const auto t0 = Clock::now();
+    const std::string text = expect_failure(*ch, TransportErrc::PEER_CLOSED, "peer failed");
+    const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+    killer.join();
+    std::fprintf(stderr, "blocked receive failed %.3f s after it began (kill at 0.2 s): %s\n", took, text.c_str());
+    UCX_CHECK(took < 15, "failure took " + std::to_string(took) + " s");
+    bool threw = false;
+    try {
+      ch->send(frame(FrameType::TASK, 2, {}), deadline_in(5s));
+    } catch (const TransportError& e) {
+      threw = e.code() == TransportErrc::PEER_CLOSED;
+    }
+    UCX_CHECK(threw, "send on a failed lane throws its failure");
+  });
+  EXPECT_EQ(parent.result(), "");
+  (void)victim.result();  // killed, as intended
+}
+
+// A connected, idle lane (progress thread asleep on the worker's event fd) uses ~no CPU; a frame
+// then still arrives promptly.
+TEST(UcxLane, IdleLaneUsesNoCpu) {
+  SKIP_WITHOUT_UCX();
+  auto [parent_link, runner_link] = ucx_test::make_links();
+  Side runner(kTls, [&, &link = runner_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command"));
+    link.receive_u64();
+    ch->send(frame(FrameType::COMPLETION, 1, pattern(8, 1)), deadline_in(20s));
+    link.send_u64(1);
+    link.receive_u64();
+  });
+  Side parent(kTls, [&, &link = parent_link] {
+    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command"));
+    std::this_thread::sleep_for(100ms);  // wire-up settles
+    const double cpu0 = process_cpu_ms();
+    UCX_CHECK(!readable(ch->wait_fd(), 400), "nothing arrives while idle");
+    const double cpu = process_cpu_ms() - cpu0;
+    std::fprintf(stderr, "idle lane: %.2f ms CPU over 400 ms\n", cpu);
+    UCX_CHECK(cpu < 80, "idle lane used " + std::to_string(cpu) + " ms CPU in 400 ms");
+    link.send_u64(1);
+    InboundFrame f = ch->receive(deadline_in(20s));
+    UCX_CHECK(f.header.sequence == 1, "frame after idling");
+    link.receive_u64();
+    link.send_u64(2);
+  });
+  EXPECT_EQ(parent.result(), "");
+  EXPECT_EQ(runner.result(), "");
+}
+
+// With only shared memory in UCX_TLS (no peer failure detection on UCX 1.13) connecting a lane
+// fails with a message naming UCX_TLS.
+TEST(UcxLane, LaneNeedsATransportWithPeerErrorHandling) {
+  SKIP_WITHOUT_UCX();
+  auto [a_link, b_link] = ucx_test::make_links();
+  Side a("posix,self", [&, &link = a_link] {
+    auto ch = UcxLaneChannel::create(ucx_test::module(),
+                                     options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command"));
+    link.send(ch->worker_address());
+    link.receive_u64();
+  });
+  Side b("posix,self", [&, &link = b_link] {
+    auto ch = UcxLaneChannel::create(ucx_test::module(),
+                                     options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command"));
+    std::string text;
+    try {
+      ch->connect(link.receive(), deadline_in(20s));
+    } catch (const TransportError& e) {
+      text = e.what();
+    }
+    link.send_u64(1);
+    UCX_CHECK(text.find("UCX_TLS") != std::string::npos, "connect error: '" + text + "'");
+    UCX_CHECK(ch->failed(), "the lane is failed");
+  });
+  EXPECT_EQ(b.result(), "");
+  EXPECT_EQ(a.result(), "");
+}
+
+}  // namespace
+}  // namespace echelon::transport
