@@ -188,14 +188,25 @@ TEST_F(RemoteRegister, PrepareRefusalOnOneRunnerLeavesNothingAnywhere) {
   w.close();
 }
 
-// A second daemon whose runners refuse their first COMMIT_REGISTER_CALLABLE.
-class RemoteRegisterFaults : public RemoteRegister {
+// A second daemon next to the fixture's own, configured differently; like the first, it must have
+// no runner left when the test ends and must exit on SIGTERM.
+class RemoteRegisterWithSecondDaemon : public RemoteRegister {
  protected:
-  ~RemoteRegisterFaults() override {
-    EXPECT_TRUE(wait_until([&] { return faulty.runners().empty(); }));
-    EXPECT_TRUE(faulty.stop());
+  RemoteRegisterWithSecondDaemon(const std::vector<std::string>& env, const std::string& plugin_dir)
+      : other({}, env, plugin_dir) {}
+  ~RemoteRegisterWithSecondDaemon() override {
+    EXPECT_TRUE(wait_until([&] { return other.runners().empty(); }, 10000ms)) << "a runner outlived its session";
+    EXPECT_TRUE(other.stop()) << "the second daemon did not exit on SIGTERM";
   }
-  Daemon faulty{{}, {"ECHELON_TEST_FAULT=fail:COMMIT_REGISTER_CALLABLE"}};
+  Daemon other;
+};
+
+// A second daemon whose runners refuse their first COMMIT_REGISTER_CALLABLE.
+class RemoteRegisterFaults : public RemoteRegisterWithSecondDaemon {
+ protected:
+  RemoteRegisterFaults()
+      : RemoteRegisterWithSecondDaemon({"ECHELON_TEST_FAULT=fail:COMMIT_REGISTER_CALLABLE"}, ECHELON_SESSION_PLUGIN_DIR) {}
+  Daemon& faulty = other;
 };
 
 TEST_F(RemoteRegisterFaults, CommitFailureRollsBackTheOthers) {
@@ -223,13 +234,12 @@ TEST_F(RemoteRegisterFaults, CommitFailureRollsBackTheOthers) {
 }
 
 // A daemon whose runners sit on their first PREPARE past the parent's control deadline.
-class RemoteRegisterStall : public RemoteRegister {
+class RemoteRegisterStall : public RemoteRegisterWithSecondDaemon {
  protected:
-  ~RemoteRegisterStall() override {
-    EXPECT_TRUE(wait_until([&] { return stalling.runners().empty(); }, 10000ms));
-    EXPECT_TRUE(stalling.stop());
-  }
-  Daemon stalling{{}, {"ECHELON_TEST_FAULT=stall:PREPARE_REGISTER_CALLABLE", "ECHELON_TEST_FAULT_STALL_S=3"}};
+  RemoteRegisterStall()
+      : RemoteRegisterWithSecondDaemon({"ECHELON_TEST_FAULT=stall:PREPARE_REGISTER_CALLABLE", "ECHELON_TEST_FAULT_STALL_S=3"},
+                                       ECHELON_SESSION_PLUGIN_DIR) {}
+  Daemon& stalling = other;
 };
 
 TEST_F(RemoteRegisterStall, UnansweredPrepareFailsOnlyThatWorker) {
@@ -254,13 +264,10 @@ TEST_F(RemoteRegisterStall, UnansweredPrepareFailsOnlyThatWorker) {
 }
 
 // A second daemon whose plugin directory holds a different build of the same plugin name.
-class RemoteRegisterDrift : public RemoteRegister {
+class RemoteRegisterDrift : public RemoteRegisterWithSecondDaemon {
  protected:
-  ~RemoteRegisterDrift() override {
-    EXPECT_TRUE(wait_until([&] { return variant.runners().empty(); }));
-    EXPECT_TRUE(variant.stop());
-  }
-  Daemon variant{{}, {}, ECHELON_SESSION_PLUGIN_VARIANT_DIR};
+  RemoteRegisterDrift() : RemoteRegisterWithSecondDaemon({}, ECHELON_SESSION_PLUGIN_VARIANT_DIR) {}
+  Daemon& variant = other;
 };
 
 TEST_F(RemoteRegisterDrift, PluginDigestDriftWarns) {
