@@ -1,5 +1,7 @@
 #include "runner_harness.h"
 
+#include "remote/session_shm_names.h"
+
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -184,6 +186,9 @@ RunnerSession::RunnerSession(const remote::BootstrapManifest& manifest, const Ru
 RunnerSession::~RunnerSession() {
   close_lanes();
   runner_.terminate(std::chrono::seconds(2));  // no-op once reaped; otherwise no runner survives the test
+  // The harness plays the daemon, so it also does the daemon's sweep of a reaped runner's shared
+  // memory: a runner ended by a signal cannot unlink its allocations itself.
+  remote::sweep_session_shm(session_id_);
 }
 
 uint64_t RunnerSession::send_task(const wire::TaskPayload& task) {
