@@ -140,20 +140,22 @@ TEST(WorkerTest, CloseWithInflightTaskFailsItAndReturns) {
   o.close_grace_s = 0.3;
   Worker w(3, o);
   w.add_sub(ChildIsolation::THREAD);
-  Gate gate;
-  auto hold = w.register_callable(sub_fn("worker.closehold", [&](const SubCall&) { gate.wait(); }));
+  // close() abandons the thread still inside the callable, and it leaves gate.wait() only after
+  // this test has returned: the gate must outlive the test's stack frame.
+  auto gate = std::make_shared<Gate>();
+  auto hold = w.register_callable(sub_fn("worker.closehold", [gate](const SubCall&) { gate->wait(); }));
   w.init();
   RunHandle h = w.submit([&](Orchestrator& orch) {
     orch.submit_sub(hold, TaskArgs{});
     orch.submit_sub(hold, TaskArgs{});
   });
-  ASSERT_TRUE(gate.wait_for_waiters(1));
+  ASSERT_TRUE(gate->wait_for_waiters(1));
   const auto t0 = std::chrono::steady_clock::now();
   w.close();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
   const std::string err = what_of([&] { h.wait(5); });
   EXPECT_NE(err.find("ENDPOINT_FAILURE"), std::string::npos) << err;
-  gate.release();
+  gate->release();
   EXPECT_THROW(w.submit([](Orchestrator&) {}), UsageError);
 }
 
