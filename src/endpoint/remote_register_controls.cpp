@@ -37,15 +37,17 @@ ControlRequest digest_command(ControlName name, RemoteRegistry registry, Callabl
 
 }  // namespace
 
-std::vector<uint8_t> chip_payload(const ChipCallable& kernel) {
+wire::ChipCallablePayload inline_chip_payload(const ChipCallable& kernel) {
   wire::ChipCallablePayload p;
   p.descriptor = kernel.descriptor();
   p.blob_location = wire::BlobLocation::INLINE_BLOB;
   p.blob_size = kernel.blob().size();
   p.blob_sha256 = kernel.blob_sha256();
   p.inline_blob = kernel.blob();
-  return wire::encode_chip_payload(p);
+  return p;
 }
+
+std::vector<uint8_t> chip_payload(const ChipCallable& kernel) { return wire::encode_chip_payload(inline_chip_payload(kernel)); }
 
 ControlRequest prepare_register(RemoteRegistry registry, const RemoteCallable& callable) {
   return build(ControlName::PREPARE_REGISTER_CALLABLE, [&] {

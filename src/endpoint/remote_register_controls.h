@@ -8,6 +8,7 @@
 
 #include "echelon/endpoint.h"
 #include "echelon/remote_callable.h"
+#include "wire/register_controls.h"
 
 namespace echelon::remote_controls {
 
@@ -24,7 +25,9 @@ ControlRequest unregister_callable(RemoteRegistry registry, CallableKind kind, c
 // PREPARE_CALLABLE: is `digest` committed in the dispatcher?
 ControlRequest prepare_callable(CallableKind kind, const Digest& digest);
 
-// The inline chip payload a manifest entry and a PREPARE carry for `kernel`.
+// The inline chip payload (RemoteChipCallablePayloadWire v1, INLINE_BLOB) for `kernel`, and its
+// encoding as a manifest entry and a PREPARE carry it.
+wire::ChipCallablePayload inline_chip_payload(const ChipCallable& kernel);
 std::vector<uint8_t> chip_payload(const ChipCallable& kernel);
 
 }  // namespace echelon::remote_controls

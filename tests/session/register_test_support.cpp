@@ -1,5 +1,7 @@
 #include "register_test_support.h"
 
+#include "endpoint/remote_register_controls.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -36,15 +38,7 @@ wire::RegisterCallableCommand native_command(RemoteRegistryTarget target, const 
   return import_text_command(target, CallableKind::NATIVE_IMPORT, "session_test:" + symbol, plugin_digest(symbol));
 }
 
-wire::ChipCallablePayload chip_payload(const ChipCallable& chip) {
-  wire::ChipCallablePayload p;
-  p.descriptor = chip.descriptor();
-  p.blob_location = wire::BlobLocation::INLINE_BLOB;
-  p.blob_size = chip.blob().size();
-  p.blob_sha256 = chip.blob_sha256();
-  p.inline_blob = chip.blob();
-  return p;
-}
+wire::ChipCallablePayload chip_payload(const ChipCallable& chip) { return remote_controls::inline_chip_payload(chip); }
 
 wire::RegisterCallableCommand chip_command(RemoteRegistryTarget target, const wire::ChipCallablePayload& payload,
                                            const Digest& digest) {

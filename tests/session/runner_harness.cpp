@@ -1,5 +1,6 @@
 #include "runner_harness.h"
 
+#include "endpoint/remote_register_controls.h"
 #include "remote/session_shm_names.h"
 
 #include <dirent.h>
@@ -63,16 +64,10 @@ ChipCallable test_kernel(const std::string& name) {
 namespace {
 
 remote::ManifestEntry chip_entry(const ChipCallable& chip) {
-  wire::ChipCallablePayload p;
-  p.descriptor = chip.descriptor();
-  p.blob_location = wire::BlobLocation::INLINE_BLOB;
-  p.blob_size = chip.blob().size();
-  p.blob_sha256 = chip.blob_sha256();
-  p.inline_blob = chip.blob();
   remote::ManifestEntry e;
   e.digest = chip.identity().digest;
   e.kind = CallableKind::CHIP_CALLABLE;
-  e.chip_payload = wire::encode_chip_payload(p);
+  e.chip_payload = remote_controls::chip_payload(chip);
   return e;
 }
 
