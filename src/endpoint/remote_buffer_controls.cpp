@@ -55,6 +55,18 @@ int32_t wire_worker(WorkerId worker, ControlName name) {
   return static_cast<int32_t>(worker);
 }
 
+// COPY_TO_REMOTE for one chunk, encoded whole or as its head only: both refuse the same chunks.
+ControlRequest copy_to_request(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset,
+                               std::span<const std::byte> data,
+                               std::vector<uint8_t> (*encode)(const wire::CopyToView&)) {
+  constexpr ControlName kName = ControlName::COPY_TO_REMOTE;
+  if (data.size() > max_copy_chunk_bytes())
+    throw ControlError(fmt::format("{} request: {} bytes exceed one frame's chunk of {} bytes", name_of(kName),
+                                   data.size(), max_copy_chunk_bytes()));
+  const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
+  return build(kName, [&] { return encode({wire_worker(worker, kName), buffer_id, generation, offset, data.size(), bytes}); });
+}
+
 }  // namespace
 
 uint64_t max_copy_chunk_bytes() { return wire::MAX_FRAME_PAYLOAD_BYTES - kControlEnvelopeBytes - kCopyHeadBytes; }
@@ -92,29 +104,15 @@ void free_result(const ControlReply& reply) { require_empty_result(reply, Contro
 
 ControlRequest copy_to(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset,
                        std::span<const std::byte> data) {
-  constexpr ControlName kName = ControlName::COPY_TO_REMOTE;
-  if (data.size() > max_copy_chunk_bytes())
-    throw ControlError(fmt::format("{} request: {} bytes exceed one frame's chunk of {} bytes", name_of(kName),
-                                   data.size(), max_copy_chunk_bytes()));
   // The caller's bytes go straight into the command buffer: one pass over the chunk.
-  const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
-  return build(kName, [&] {
-    return wire::encode_copy_to({wire_worker(worker, kName), buffer_id, generation, offset, data.size(), bytes});
-  });
+  return copy_to_request(worker, buffer_id, generation, offset, data, wire::encode_copy_to);
 }
 
 void copy_to_result(const ControlReply& reply) { require_empty_result(reply, ControlName::COPY_TO_REMOTE); }
 
 ControlRequest copy_to_head(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset,
                             std::span<const std::byte> data) {
-  constexpr ControlName kName = ControlName::COPY_TO_REMOTE;
-  if (data.size() > max_copy_chunk_bytes())
-    throw ControlError(fmt::format("{} request: {} bytes exceed one frame's chunk of {} bytes", name_of(kName),
-                                   data.size(), max_copy_chunk_bytes()));
-  const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(data.data()), data.size()};
-  return build(kName, [&] {
-    return wire::encode_copy_to_head({wire_worker(worker, kName), buffer_id, generation, offset, data.size(), bytes});
-  });
+  return copy_to_request(worker, buffer_id, generation, offset, data, wire::encode_copy_to_head);
 }
 
 ControlRequest copy_from(WorkerId worker, uint64_t buffer_id, uint64_t generation, uint64_t offset, uint64_t size) {
