@@ -362,8 +362,8 @@ size_t UcpLane::unsent() const {
   return pending_.size();
 }
 
-std::optional<std::vector<uint8_t>> UcpLane::poll() {
-  std::lock_guard lock(mutex_);
+// The next in-order frame, if any; a failed or closed lane throws instead (mutex_ held).
+std::optional<std::vector<uint8_t>> UcpLane::take_ready_locked() {
   if (unusable_locked()) throw_unusable_locked();
   if (ready_.empty()) return std::nullopt;
   std::vector<uint8_t> frame = std::move(ready_.front());
@@ -372,15 +372,15 @@ std::optional<std::vector<uint8_t>> UcpLane::poll() {
   return frame;
 }
 
+std::optional<std::vector<uint8_t>> UcpLane::poll() {
+  std::lock_guard lock(mutex_);
+  return take_ready_locked();
+}
+
 std::optional<std::vector<uint8_t>> UcpLane::receive(Deadline deadline) {
   std::unique_lock lock(mutex_);
   cv_.wait_until(lock, deadline, [&] { return !ready_.empty() || unusable_locked(); });
-  if (unusable_locked()) throw_unusable_locked();
-  if (ready_.empty()) return std::nullopt;
-  std::vector<uint8_t> frame = std::move(ready_.front());
-  ready_.pop_front();
-  update_signal_locked();
-  return frame;
+  return take_ready_locked();
 }
 
 std::optional<TransportError> UcpLane::failure() const {

@@ -55,6 +55,7 @@ class UcpLane final : public Lane {
   void deliver_locked(std::vector<uint8_t> frame);
   void fail_locked(TransportErrc code, const std::string& message);
   void update_signal_locked();
+  std::optional<std::vector<uint8_t>> take_ready_locked();
   [[noreturn]] void throw_unusable_locked() const;
   bool unusable_locked() const { return failure_.has_value() || closed_; }
   uint64_t queue_locked(uint16_t am_id, std::vector<uint8_t> header, std::vector<uint8_t> data);
