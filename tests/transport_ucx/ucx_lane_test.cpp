@@ -19,10 +19,8 @@ namespace {
 using namespace std::chrono_literals;
 using ucx_test::Link;
 using ucx_test::Side;
+using ucx_test::process_cpu_ms;
 using wire::FrameType;
-
-#define SKIP_WITHOUT_UCX() \
-  if (!ucx_test::ucx_built()) GTEST_SKIP() << "built without UCX (ECHELON_WITH_UCX=OFF or libucx-dev missing)"
 
 constexpr const char* kTls = "tcp,self";
 
@@ -75,12 +73,6 @@ std::string expect_failure(FrameChannel& ch, TransportErrc code, const std::stri
     return text;
   }
   return "";
-}
-
-double process_cpu_ms() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 // The parent sends a small TASK and an 8 MiB CONTROL (rendezvous); the runner answers each with the

@@ -18,9 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using ucx_test::Link;
 using ucx_test::Side;
-
-#define SKIP_WITHOUT_UCX() \
-  if (!ucx_test::ucx_built()) GTEST_SKIP() << "built without UCX (ECHELON_WITH_UCX=OFF or libucx-dev missing)"
+using ucx_test::process_cpu_ms;
 
 constexpr uint16_t kToRunner = 1;  // buffers.md 9.3 AM ids
 constexpr uint16_t kToParent = 2;
@@ -200,12 +198,6 @@ INSTANTIATE_TEST_SUITE_P(Loopback, UcxTransports, ::testing::Values("posix,self"
                          [](const auto& info) { return info.param == "tcp,self" ? "tcp" : "posix"; });
 
 // ---- waiting ----------------------------------------------------------------------------------
-
-double process_cpu_ms() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 // An idle worker (with a live endpoint, so UCX has transports to watch) sleeps in poll() on its
 // event fd: over 300 ms of waiting the whole process uses only a few ms of CPU. Then another

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -141,6 +142,12 @@ bool ucx_built() {
 }
 
 ucx::Module& module() { return load_ucx_module(); }
+
+double process_cpu_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 void progress_until(ucx::Worker& worker, const std::function<bool()>& done, std::chrono::milliseconds timeout,
                     const char* what) {

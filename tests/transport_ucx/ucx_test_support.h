@@ -25,6 +25,11 @@ namespace echelon::transport::ucx_test {
                                           ": check failed: " #cond ": " + (msg));            \
   } while (0)
 
+// In a TEST body: skips the test when this build has no UCX module.
+#define SKIP_WITHOUT_UCX() \
+  if (!::echelon::transport::ucx_test::ucx_built()) \
+  GTEST_SKIP() << "built without UCX (ECHELON_WITH_UCX=OFF or libucx-dev missing)"
+
 // One end of a socketpair between two sides, for exchanging addresses and keys.
 class Link {
  public:
@@ -63,6 +68,9 @@ class Side {
 // The module, or a skip reason when this build has no UCX.
 bool ucx_built();
 ucx::Module& module();
+
+// CPU time of this whole process so far (idle-spin checks).
+double process_cpu_ms();
 
 // Progresses `worker` until `done()` or the deadline; throws on the deadline.
 void progress_until(ucx::Worker& worker, const std::function<bool()>& done, std::chrono::milliseconds timeout,
