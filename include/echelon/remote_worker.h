@@ -18,7 +18,9 @@ struct RemoteWorkerSpec {
   // call, since a name lookup cannot be bounded by a deadline) and its non-zero port.
   std::string host = "127.0.0.1";
   uint16_t port = 0;
-  // Only "host_tcp" exists in this build; "ucx" is refused as not available.
+  // "host_tcp" (TCP lanes, copies inside control frames) or "ucx" (UCP active-message lanes and RMA
+  // data plane after a TCP bootstrap; UCX picks its transports from UCX_TLS / UCX_NET_DEVICES).
+  // "ucx" needs libucp.so.0 (Debian libucx0) at run time; add_remote_worker says when it is missing.
   std::string transport_profile = "host_tcp";
   // The remote inner Worker(level=3): chips and SUB workers (0..64 each) and its heap ring size.
   uint32_t num_chips = 0;

@@ -13,6 +13,7 @@
 #include "spdlog/spdlog.h"
 #include "transport/auth.h"
 #include "transport/secret.h"
+#include "transport/ucx_module.h"
 #include "wire/frame_codec.h"
 #include "wire/frame_header.h"
 #include "wire/hello.h"
@@ -101,6 +102,16 @@ struct RemoteL3Endpoint::ControlCall {
 RemoteL3Endpoint::RemoteL3Endpoint(const RemoteWorkerSpec& spec, WorkerId worker_id, int parent_level)
     : spec_(spec), worker_id_(worker_id), parent_level_(parent_level) {
   spec_.validate();
+  profile_ = spec_.transport_profile == "ucx" ? remote::TransportProfile::UCX : remote::TransportProfile::HOST_TCP;
+  if (profile_ == remote::TransportProfile::UCX) {
+    // Loading the module starts nothing (no context, no thread) but says now, at add_remote_worker,
+    // when this host cannot run the profile.
+    try {
+      (void)transport::load_ucx_module();
+    } catch (const std::exception& e) {
+      throw ValidationError(fmt::format("RemoteWorkerSpec.transport_profile: \"ucx\" cannot be used: {}", e.what()));
+    }
+  }
   daemon_ = transport::parse_endpoint_address(fmt::format("{}:{}", spec_.host, spec_.port));
   caps_ = remote_caps(worker_id, daemon_.host);
   name_ = fmt::format("remote worker {} at {}", worker_id, daemon_.to_string());
@@ -121,7 +132,7 @@ RemoteL3Endpoint::~RemoteL3Endpoint() {
 }
 
 void RemoteL3Endpoint::add_dispatcher_entry(const RemoteCallable& callable) {
-  if (session_) throw UsageError(fmt::format("{}: dispatcher entries are fixed once the session is open", name_));
+  if (launched_) throw UsageError(fmt::format("{}: dispatcher entries are fixed once the session is open", name_));
   const Digest& d = callable.identity().digest;
   if (std::any_of(entries_.begin(), entries_.end(), [&](const auto& e) { return e.digest == d; })) return;
   remote::ManifestEntry e;
@@ -132,7 +143,7 @@ void RemoteL3Endpoint::add_dispatcher_entry(const RemoteCallable& callable) {
 }
 
 void RemoteL3Endpoint::add_inner_entry(const RemoteCallable& callable) {
-  if (session_) throw UsageError(fmt::format("{}: inner entries are fixed once the session is open", name_));
+  if (launched_) throw UsageError(fmt::format("{}: inner entries are fixed once the session is open", name_));
   const Digest& d = callable.identity().digest;
   if (std::any_of(inner_entries_.begin(), inner_entries_.end(), [&](const auto& e) { return e.digest == d; })) return;
   remote::ManifestEntry e;
@@ -154,6 +165,7 @@ void RemoteL3Endpoint::launch(const LaunchContext& context) {
   m.session_id = transport::random_session_id();
   m.worker_id = static_cast<uint32_t>(worker_id_);
   m.parent_worker_level = static_cast<uint32_t>(parent_level_);
+  m.transport_profile = profile_;
   m.num_chips = spec_.num_chips;
   m.num_sub_workers = spec_.num_sub_workers;
   m.heap_ring_bytes = spec_.heap_ring_bytes;
@@ -164,12 +176,25 @@ void RemoteL3Endpoint::launch(const LaunchContext& context) {
   if (secret_) m.requested_features = m.required_features = wire::FEATURE_AUTH_HMAC_SHA256;  // no downgrade
   m.remote_task_dispatcher = entries_;
   m.inner_l3_worker = inner_entries_;
-  session_ = bootstrap_remote_session(daemon_, m, secret_ ? &*secret_ : nullptr, startup_deadline_, name_);
+  launched_ = true;
+  // ucx: the parent's lane workers must exist before the bootstrap, and creating them may start
+  // UCX threads, so the whole bootstrap waits for await_ready, after every lane has forked.
+  if (profile_ == remote::TransportProfile::HOST_TCP) bootstrap();
+}
+
+void RemoteL3Endpoint::bootstrap() {
+  session_ = bootstrap_remote_session(daemon_, manifest_, secret_ ? &*secret_ : nullptr, startup_deadline_, name_);
 }
 
 void RemoteL3Endpoint::await_ready(Deadline deadline) {
-  if (!session_) throw UsageError(fmt::format("{}: await_ready before launch", name_));
-  lanes_ = attach_remote_lanes(daemon_, *session_, manifest_, std::min(deadline, startup_deadline_), name_);
+  if (!launched_) throw UsageError(fmt::format("{}: await_ready before launch", name_));
+  AttachedLanes preopened;
+  if (profile_ == remote::TransportProfile::UCX) {
+    preopened = open_ucx_parent_lanes(manifest_, name_);
+    bootstrap();
+  }
+  lanes_ = attach_remote_lanes(daemon_, *session_, manifest_, std::min(deadline, startup_deadline_), name_,
+                               std::move(preopened));
 }
 
 void RemoteL3Endpoint::attach(Waker* waker) {
@@ -709,9 +734,11 @@ void RemoteL3Endpoint::shutdown(Deadline deadline) {
   const auto floor = session_ && !lanes_.command ? kMinRollback : kMinShutdownSend;
   const Deadline bound =
       std::min(std::max(deadline, Clock::now() + floor), Clock::now() + seconds(spec_.shutdown_timeout_s));
-  if (session_ && !lanes_.command) {
+  if (session_ && !lanes_.command && profile_ == remote::TransportProfile::HOST_TCP) {
     // Bootstrapped, never attached (init failed elsewhere): without this the runner would wait for
-    // its lanes until the startup deadline (RT-905: a failed init rolls back every session).
+    // its lanes until the startup deadline (RT-905: a failed init rolls back every session). On
+    // ucx the bootstrap and the attach are one step, and a runner whose parent lanes vanish sees
+    // its endpoints fail.
     try {
       lanes_ = attach_remote_lanes(daemon_, *session_, manifest_, bound, name_);
     } catch (const std::exception& e) {

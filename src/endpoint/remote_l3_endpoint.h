@@ -119,7 +119,11 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   std::vector<remote::ManifestEntry> entries_;
   std::vector<remote::ManifestEntry> inner_entries_;
 
+  void bootstrap();
+
+  remote::TransportProfile profile_ = remote::TransportProfile::HOST_TCP;
   remote::BootstrapManifest manifest_;
+  bool launched_ = false;  // the manifest is built; entries are fixed
   Deadline startup_deadline_{};
   std::optional<BootstrappedSession> session_;
   AttachedLanes lanes_;  // owned by the I/O thread while it runs

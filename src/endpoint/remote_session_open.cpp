@@ -11,6 +11,8 @@
 #include "transport/bootstrap_message.h"
 #include "transport/host_tcp_channel.h"
 #include "transport/lane_auth.h"
+#include "transport/ucx_lane.h"
+#include "remote/strict_json.h"
 #include "wire/frame_codec.h"
 #include "wire/hello.h"
 
@@ -51,8 +53,8 @@ void check_hello(const wire::HelloPayload& hello, const remote::BootstrapManifes
     refuse(fmt::format("worker id {} is not {}", hello.worker_id, m.worker_id));
   if (hello.protocol_version != wire::WIRE_VERSION)
     refuse(fmt::format("protocol version {} is not {}", hello.protocol_version, wire::WIRE_VERSION));
-  if (hello.comm_profile != transport::HOST_TCP_PROFILE)
-    refuse(fmt::format("profile '{}' is not '{}'", hello.comm_profile, transport::HOST_TCP_PROFILE));
+  const char* profile = remote::to_string(m.transport_profile);
+  if (hello.comm_profile != profile) refuse(fmt::format("profile '{}' is not '{}'", hello.comm_profile, profile));
   if (hello.ready_state != wire::ReadyState::READY) refuse("the runner is not READY");
   if ((hello.feature_flags & ~m.requested_features) != 0)
     refuse(fmt::format("features {:#x} were granted but not requested ({:#x})", hello.feature_flags,
@@ -61,7 +63,46 @@ void check_hello(const wire::HelloPayload& hello, const remote::BootstrapManifes
     refuse(fmt::format("required features {:#x} were not granted ({:#x})", m.required_features, hello.feature_flags));
 }
 
+transport::ucx::LaneOptions ucx_lane_options(transport::ucx::LaneKind kind, const remote::BootstrapManifest& m) {
+  transport::ucx::LaneOptions o;
+  o.kind = kind;
+  o.side = transport::ucx::LaneSide::PARENT;
+  o.name = fmt::format("parent-{} w{}", kind == transport::ucx::LaneKind::COMMAND ? "command" : "health", m.worker_id);
+  o.first_sequence = 0;  // the runner's HELLO, then the replies to requests 1, 2, ...
+  return o;
+}
+
+// Makes `lane` (command or health) reach the runner: host_tcp connects to its port, ucx makes the
+// endpoint of the lane opened before the bootstrap to the runner's worker address.
+void connect_lane(std::unique_ptr<transport::FrameChannel>& lane, const transport::EndpointAddress& daemon,
+                  const remote::LaneAddresses& to, bool command, Deadline deadline) {
+  if (to.profile == remote::TransportProfile::HOST_TCP) {
+    lane = transport::HostTcpChannel::connect(lane_address(daemon, command ? to.command_port : to.health_port), deadline);
+    return;
+  }
+  auto* ucx = dynamic_cast<transport::UcxLaneChannel*>(lane.get());
+  if (!ucx) throw Error("the ucx lanes were not opened before the bootstrap");
+  const std::string& hex = command ? to.ucx_command_worker_addr : to.ucx_health_worker_addr;
+  ucx->connect(remote::from_lower_hex(hex, command ? "reply.ucx_command_worker_addr" : "reply.ucx_health_worker_addr"),
+               deadline);
+}
+
 }  // namespace
+
+AttachedLanes open_ucx_parent_lanes(remote::BootstrapManifest& manifest, const std::string& who) {
+  try {
+    AttachedLanes lanes;
+    auto command = transport::UcxLaneChannel::create(ucx_lane_options(transport::ucx::LaneKind::COMMAND, manifest));
+    auto health = transport::UcxLaneChannel::create(ucx_lane_options(transport::ucx::LaneKind::HEALTH, manifest));
+    manifest.ucx_parent_command_worker_addr = remote::to_lower_hex(command->worker_address());
+    manifest.ucx_parent_health_worker_addr = remote::to_lower_hex(health->worker_address());
+    lanes.command = std::move(command);
+    lanes.health = std::move(health);
+    return lanes;
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("{}: opening the ucx lanes failed: {}", who, e.what()));
+  }
+}
 
 BootstrappedSession bootstrap_remote_session(const transport::EndpointAddress& daemon,
                                              const remote::BootstrapManifest& manifest,
@@ -100,11 +141,11 @@ BootstrappedSession bootstrap_remote_session(const transport::EndpointAddress& d
 
 AttachedLanes attach_remote_lanes(const transport::EndpointAddress& daemon, const BootstrappedSession& session,
                                   const remote::BootstrapManifest& manifest, Deadline deadline,
-                                  const std::string& who) {
-  AttachedLanes lanes;
+                                  const std::string& who, AttachedLanes preopened) {
+  AttachedLanes lanes = std::move(preopened);
   const transport::Secret* key = session.session_key ? &*session.session_key : nullptr;
   try {
-    lanes.command = transport::HostTcpChannel::connect(lane_address(daemon, session.lanes.command_port), deadline);
+    connect_lane(lanes.command, daemon, session.lanes, true, deadline);
     const auto first = lanes.command->receive(deadline);
     const auto typed = wire::decode_typed_frame(first.bytes);  // also checks HELLO against its header
     const auto* hello = std::get_if<wire::HelloPayload>(&typed.payload);
@@ -116,7 +157,7 @@ AttachedLanes attach_remote_lanes(const transport::EndpointAddress& daemon, cons
           wire::encode_typed_frame({header_for(wire::FrameType::HELLO, manifest), transport::make_parent_hello(*hello, *key)}),
           deadline);
 
-    lanes.health = transport::HostTcpChannel::connect(lane_address(daemon, session.lanes.health_port), deadline);
+    connect_lane(lanes.health, daemon, session.lanes, false, deadline);
     if (key) {
       const auto challenge = wire::decode_typed_frame(lanes.health->receive(deadline).bytes);
       const auto* nonce = std::get_if<wire::HealthProof>(&challenge.payload);

@@ -35,11 +35,19 @@ struct AttachedLanes {
   std::unique_ptr<transport::FrameChannel> health;
 };
 
-// Connects the command lane, reads HELLO and admits it only when it is READY and its session,
-// worker, version and profile match (with a key: verifies it and answers with the parent HELLO),
-// then connects the health lane (with a key: answers the runner's health challenge).
+// ucx (buffers.md 9.3): the parent's command and health lanes exist before the bootstrap, which
+// carries their worker addresses (written into `manifest`); they receive from then on. This starts
+// UCX threads, so it runs only after every local fork of the Worker (RT-704). Throws Error starting
+// with `who`, naming the missing library when UCX cannot be loaded.
+AttachedLanes open_ucx_parent_lanes(remote::BootstrapManifest& manifest, const std::string& who);
+
+// Connects the command lane (host_tcp: to the runner's port; ucx: the endpoint from `preopened`,
+// the lanes of open_ucx_parent_lanes, to the runner's worker address), reads HELLO and admits it
+// only when it is READY and its session, worker, version and profile match (with a key: verifies
+// it and answers with the parent HELLO), then connects the health lane (with a key: answers the
+// runner's health challenge).
 AttachedLanes attach_remote_lanes(const transport::EndpointAddress& daemon, const BootstrappedSession& session,
                                   const remote::BootstrapManifest& manifest, transport::Deadline deadline,
-                                  const std::string& who);
+                                  const std::string& who, AttachedLanes preopened = {});
 
 }  // namespace echelon

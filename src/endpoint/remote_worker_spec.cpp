@@ -59,8 +59,7 @@ void RemoteWorkerSpec::validate() const {
            fmt::format("transport profile '{}' is not available; hardware HCOMM profiles (RoCE, HCCS, UB) are not part "
                        "of echelon v1. Use \"ucx\" for RDMA-class transports (RoCE and InfiniBand through UCX), or "
                        "\"host_tcp\"", transport_profile));
-  if (transport_profile == "ucx") reject("transport_profile", "\"ucx\" is not available in this build yet; use \"host_tcp\"");
-  if (transport_profile != "host_tcp")
+  if (transport_profile != "host_tcp" && transport_profile != "ucx")
     reject("transport_profile", fmt::format("'{}' is unknown; use \"host_tcp\" or \"ucx\"", transport_profile));
   if (num_chips > remote::MAX_CHIPS) reject("num_chips", fmt::format("{} is above {}", num_chips, remote::MAX_CHIPS));
   if (num_sub_workers > remote::MAX_SUB_WORKERS)

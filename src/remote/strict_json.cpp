@@ -125,6 +125,25 @@ bool is_lower_hex(std::string_view text) {
   return true;
 }
 
+std::string to_lower_hex(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) {
+    text.push_back(kDigits[b >> 4]);
+    text.push_back(kDigits[b & 0xF]);
+  }
+  return text;
+}
+
+std::vector<uint8_t> from_lower_hex(std::string_view text, const std::string& path) {
+  if (!is_lower_hex(text)) throw SchemaError(path, "must be lowercase hex of even length");
+  auto digit = [](char c) { return static_cast<uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10); };
+  std::vector<uint8_t> bytes(text.size() / 2);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(digit(text[2 * i]) << 4 | digit(text[2 * i + 1]));
+  return bytes;
+}
+
 ObjectReader::ObjectReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {
   if (!object_.is_object()) throw SchemaError(path_, fmt::format("must be a JSON object, got {}", type_name(object_)));
 }

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "echelon/errors.h"
 #include "nlohmann/json.hpp"
@@ -72,6 +74,10 @@ std::string read_string(const nlohmann::json& value, const std::string& path);
 
 // True for a non-empty, even-length string of lowercase hex digits.
 bool is_lower_hex(std::string_view text);
+// Bytes as lowercase hex (UCX worker addresses in the manifest and reply), and back; the decoder
+// requires is_lower_hex() and throws SchemaError at `path` otherwise.
+std::string to_lower_hex(std::span<const uint8_t> bytes);
+std::vector<uint8_t> from_lower_hex(std::string_view text, const std::string& path);
 
 inline constexpr double MAX_DURATION_S = 86400.0;
 

@@ -55,21 +55,44 @@ wire::FrameHeader header_for(wire::FrameType type, uint64_t session_id, int32_t 
 
 }  // namespace
 
+void greet_on_command_lane(FrameChannel& lane, const wire::HelloPayload& hello, const transport::Secret* session_key,
+                           const AttachLimits& limits) {
+  wire::HelloPayload sent = hello;
+  if (session_key) transport::sign_runner_hello(sent, *session_key);  // a new nonce every time
+  const auto header = header_for(wire::FrameType::HELLO, hello.session_id, hello.worker_id);
+  if (!session_key) {
+    lane.send(wire::encode_typed_frame({header, sent}), limits.deadline);
+    return;
+  }
+  lane.send(wire::encode_typed_frame({header, sent}), proof_deadline(limits));
+  const auto reply = receive_proof_frame(lane, wire::FrameType::HELLO, hello.session_id, hello.worker_id, limits);
+  transport::verify_parent_hello(std::get<wire::HelloPayload>(reply.payload), sent, *session_key);
+}
+
+void prove_on_health_lane(FrameChannel& lane, uint64_t session_id, int32_t worker_id,
+                          const transport::Secret* session_key, const AttachLimits& limits) {
+  if (!session_key) return;
+  const auto nonce = transport::random_nonce();
+  wire::HealthProof challenge;
+  std::copy(nonce.begin(), nonce.end(), challenge.bytes.begin());
+  lane.send(wire::encode_typed_frame({header_for(wire::FrameType::HEALTH, session_id, worker_id), challenge}),
+            proof_deadline(limits));
+  const auto reply = receive_proof_frame(lane, wire::FrameType::HEALTH, session_id, worker_id, limits);
+  const auto* proof = std::get_if<wire::HealthProof>(&reply.payload);
+  if (!proof) transport::fail_authentication("health proof frame without a proof");
+  transport::verify_health_proof(*session_key, nonce, proof->bytes);
+}
+
 std::unique_ptr<FrameChannel> attach_command_lane(transport::TcpListener& listener, const wire::HelloPayload& hello,
                                                   const transport::Secret* session_key, const AttachLimits& limits) {
   for (;;) {
     auto lane = accept_one(listener, limits);
-    wire::HelloPayload sent = hello;
-    if (session_key) transport::sign_runner_hello(sent, *session_key);
-    const auto header = header_for(wire::FrameType::HELLO, hello.session_id, hello.worker_id);
     if (!session_key) {
-      lane->send(wire::encode_typed_frame({header, sent}), limits.deadline);
+      greet_on_command_lane(*lane, hello, nullptr, limits);
       return lane;
     }
     try {
-      lane->send(wire::encode_typed_frame({header, sent}), proof_deadline(limits));
-      const auto reply = receive_proof_frame(*lane, wire::FrameType::HELLO, hello.session_id, hello.worker_id, limits);
-      transport::verify_parent_hello(std::get<wire::HelloPayload>(reply.payload), sent, *session_key);
+      greet_on_command_lane(*lane, hello, session_key, limits);
       return lane;
     } catch (const std::exception& e) {
       log_refused("command", *lane, e);
@@ -85,15 +108,7 @@ std::unique_ptr<FrameChannel> attach_health_lane(transport::TcpListener& listene
     auto lane = accept_one(listener, limits);
     if (!session_key) return lane;
     try {
-      const auto nonce = transport::random_nonce();
-      wire::HealthProof challenge;
-      std::copy(nonce.begin(), nonce.end(), challenge.bytes.begin());
-      lane->send(wire::encode_typed_frame({header_for(wire::FrameType::HEALTH, session_id, worker_id), challenge}),
-                 proof_deadline(limits));
-      const auto reply = receive_proof_frame(*lane, wire::FrameType::HEALTH, session_id, worker_id, limits);
-      const auto* proof = std::get_if<wire::HealthProof>(&reply.payload);
-      if (!proof) transport::fail_authentication("health proof frame without a proof");
-      transport::verify_health_proof(*session_key, nonce, proof->bytes);
+      prove_on_health_lane(*lane, session_id, worker_id, session_key, limits);
       return lane;
     } catch (const std::exception& e) {
       log_refused("health", *lane, e);

@@ -22,6 +22,7 @@
 #include "session/health_lane.h"
 #include "session/inner_worker.h"
 #include "session/lane_attach.h"
+#include "session/runner_lanes.h"
 #include "session/runner_error_text.h"
 #include "session/startup_failure.h"
 #include "session/task_dispatcher.h"
@@ -58,8 +59,7 @@ struct Prestart {
   // Declared after `inner`: destroyed first, so every buffer is released before the inner worker
   // closes, on every path out of run().
   std::unique_ptr<BufferRegistry> buffers;
-  std::optional<transport::TcpListener> command_listener;
-  std::optional<transport::TcpListener> health_listener;
+  std::optional<RunnerLanes> lanes;
 };
 
 void read_manifest(const remote::RunnerArgs& args, Prestart& p) {
@@ -72,26 +72,24 @@ void read_manifest(const remote::RunnerArgs& args, Prestart& p) {
                          fmt::format("reading the handoff: {}", e.what()));
   }
   try {
-    p.manifest = remote::parse_manifest(handoff.manifest_json);
+    // The daemon admitted the profile; opening the lanes says if this host cannot load UCX.
+    p.manifest = remote::parse_manifest(handoff.manifest_json, remote::ManifestPolicy{.ucx_available = true});
   } catch (const remote::ManifestError& e) {
     throw StartupFailure(e.type() == remote::ManifestError::Type::REGISTRY ? remote::ReplyErrorType::RegistryError
                                                                           : remote::ReplyErrorType::ManifestError,
                          e.what());
   }
-  if (p.manifest.transport_profile != remote::TransportProfile::HOST_TCP)
-    fail_startup("transport profile", fmt::format("profile {} is not supported by this runner",
-                                                  remote::to_string(p.manifest.transport_profile)));
   if (!handoff.session_key.empty()) p.session_key.emplace(std::move(handoff.session_key));
   p.features = grant_features(p.manifest, p.session_key.has_value());
 }
 
-void open_listeners(const remote::RunnerArgs& args, Prestart& p) {
+void open_lanes(const remote::RunnerArgs& args, Prestart& p) {
   try {
-    const transport::EndpointAddress bind = transport::parse_endpoint_address(args.bind_ip + ":0");
-    p.command_listener.emplace(transport::TcpListener::listen(bind));
-    p.health_listener.emplace(transport::TcpListener::listen(bind));
+    p.lanes.emplace(RunnerLanes::open(p.manifest, args.bind_ip, p.session_key.has_value(), args.deadline));
   } catch (const std::exception& e) {
-    fail_startup("opening the lane listeners", e.what());
+    fail_startup(p.manifest.transport_profile == remote::TransportProfile::UCX ? "opening the ucx lanes"
+                                                                               : "opening the lane listeners",
+                 e.what());
   }
 }
 
@@ -101,7 +99,7 @@ void open_buffer_registry(Prestart& p) {
   BufferRegistryConfig config;
   config.session_id = p.manifest.session_id;
   config.worker_id = static_cast<int32_t>(p.manifest.worker_id);
-  config.transport_profile = transport::HOST_TCP_PROFILE;
+  config.transport_profile = remote::to_string(p.manifest.transport_profile);
   try {
     config.host_token = local_host_token();
   } catch (const std::exception& e) {
@@ -146,7 +144,7 @@ Prestart prestart(const remote::RunnerArgs& args) {
   p.dispatcher = std::make_unique<TaskDispatcher>(
       RunnerIdentity{local_host_name(), static_cast<int32_t>(p.manifest.worker_id)}, p.registries->dispatcher);
   open_buffer_registry(p);
-  open_listeners(args, p);
+  open_lanes(args, p);
   return p;
 }
 
@@ -163,7 +161,7 @@ wire::HelloPayload ready_hello(const Prestart& p) {
   wire::HelloPayload hello;
   hello.session_id = p.manifest.session_id;
   hello.worker_id = static_cast<int32_t>(p.manifest.worker_id);
-  hello.comm_profile = transport::HOST_TCP_PROFILE;
+  hello.comm_profile = remote::to_string(p.manifest.transport_profile);
   hello.feature_flags = p.features;
   hello.ready_state = wire::ReadyState::READY;
   if (p.features != 0) hello.ext = wire::HelloExt{};
@@ -190,11 +188,7 @@ int SessionRunner::run() {
     report(args_, remote::RunnerStatus{error});
     return EXIT_STARTUP_FAILED;
   }
-  remote::LaneAddresses lanes;
-  lanes.profile = remote::TransportProfile::HOST_TCP;
-  lanes.command_port = p.command_listener->local_address().port;
-  lanes.health_port = p.health_listener->local_address().port;
-  report(args_, remote::RunnerStatus{lanes});
+  report(args_, remote::RunnerStatus{p.lanes->addresses()});
 
   const int32_t worker_id = static_cast<int32_t>(p.manifest.worker_id);
   const transport::Secret* key = p.session_key ? &*p.session_key : nullptr;
@@ -202,12 +196,10 @@ int SessionRunner::run() {
   std::unique_ptr<transport::FrameChannel> command;
   std::unique_ptr<HealthLane> health;
   try {
-    command = attach_command_lane(*p.command_listener, ready_hello(p), key, limits);
-    auto health_channel = attach_health_lane(*p.health_listener, p.manifest.session_id, worker_id, key, limits);
-    p.command_listener->close();  // one connection per lane, then no listener stays open (5.1)
-    p.health_listener->close();
+    HeldLanes held = p.lanes->attach(ready_hello(p), key, limits);
+    command = std::move(held.command);
     health = std::make_unique<HealthLane>(
-        std::move(health_channel),
+        std::move(held.health),
         HealthSchedule{p.manifest.session_id, worker_id, seconds(p.manifest.health_interval_s),
                        seconds(p.manifest.health_expiry_s), 1});
   } catch (const std::exception& e) {

@@ -2,10 +2,13 @@
 // profiles of the original design are refused with a pointer to the profile to use instead.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "echelon/errors.h"
 #include "echelon/remote_worker.h"
+#include "echelon/worker.h"
 
 namespace echelon {
 namespace {
@@ -37,6 +40,33 @@ TEST(ProfileSelection, UnknownProfileNamesTheKnownOnes) {
   EXPECT_NE(what.find("'carrier_pigeon' is unknown"), std::string::npos) << what;
   EXPECT_NE(what.find("\"host_tcp\""), std::string::npos) << what;
   EXPECT_EQ(refusal("host_tcp"), "");
+  EXPECT_EQ(refusal("ucx"), "");
+}
+
+// UCX absent at run time: add_remote_worker names the library to install. A forked child, because
+// the module is loaded once per process and another test may have loaded it already.
+TEST(ProfileSelection, MissingUcxNamesTheLibrary) {
+  EXPECT_EXIT(
+      {
+        ::setenv("ECHELON_UCX_MODULE", "/nonexistent/libechelon_ucx.so", 1);
+        RemoteWorkerSpec s;
+        s.port = 19073;
+        s.transport_profile = "ucx";
+        Worker w(4);
+        try {
+          w.add_remote_worker(s);
+        } catch (const ValidationError& e) {
+          const std::string what = e.what();
+          std::fprintf(stderr, "%s\n", what.c_str());
+          const bool names = what.find("RemoteWorkerSpec.transport_profile") != std::string::npos &&
+                             what.find("libucp.so.0") != std::string::npos &&
+                             what.find("libucx0") != std::string::npos &&
+                             what.find("/nonexistent/libechelon_ucx.so") != std::string::npos;
+          std::_Exit(names ? 0 : 2);
+        }
+        std::_Exit(1);
+      },
+      ::testing::ExitedWithCode(0), "libucp.so.0");
 }
 
 }  // namespace

@@ -151,7 +151,7 @@ TEST(Daemon, InvalidManifestSpawnsNothing) {
       {"startup_budget_s", nullptr, "ManifestError"},
       {"health_expiry_s", 0.1, "ManifestError"},
       {"shutdown_timeout_s", -1, "ManifestError"},
-      {"transport_profile", "ucx", "ManifestError"},
+      {"transport_profile", "rdma", "ManifestError"},
       {"remote_task_dispatcher", json::array({chip_entry(16)}), "RegistryError"},
   };
   for (const Case& c : cases) {

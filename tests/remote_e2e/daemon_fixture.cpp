@@ -22,6 +22,18 @@ namespace {
 
 const std::string kListeningPrefix = "echelon-remote-worker listening ";
 
+// The ucx instance of the suite (ECHELON_TEST_TRANSPORT=ucx) keeps UCX on loopback over tcp unless
+// the caller chose otherwise. Set before main, so the parent's UCX context and every daemon (hence
+// every runner) see it; nothing has started a thread yet.
+const bool kUcxEnvironment = [] {
+  const char* profile = std::getenv("ECHELON_TEST_TRANSPORT");
+  if (profile != nullptr && std::string(profile) == "ucx") {
+    ::setenv("UCX_TLS", "tcp,self", 0);
+    ::setenv("UCX_NET_DEVICES", "lo", 0);
+  }
+  return true;
+}();
+
 // Reads one line from `fd` within `timeout`; empty when the daemon said nothing in time.
 std::string read_line(int fd, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

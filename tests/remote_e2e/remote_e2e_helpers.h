@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <string>
@@ -22,8 +23,17 @@ inline WorkerOptions parent_options() {
   return o;
 }
 
+// The transport profile the suite runs under: ctest runs it once per profile, the ucx instance with
+// ECHELON_TEST_TRANSPORT=ucx (and UCX_TLS / UCX_NET_DEVICES keeping UCX on loopback).
+inline std::string test_profile() {
+  const char* p = std::getenv("ECHELON_TEST_TRANSPORT");
+  return p != nullptr && *p != '\0' ? p : "host_tcp";
+}
+inline bool testing_ucx() { return test_profile() == "ucx"; }
+
 inline RemoteWorkerSpec spec_for(const Daemon& d) {
   RemoteWorkerSpec s;
+  s.transport_profile = test_profile();
   s.host = "127.0.0.1";
   s.port = d.port();
   s.heap_ring_bytes = uint64_t{4} << 20;  // the runner's inner Worker needs little

@@ -244,8 +244,7 @@ TEST(RemoteWorkerSpecTest, InvalidSpecRejectedBeforeAnything) {
   };
   EXPECT_NE(rejected([](auto& s) { s.port = 0; }).find("RemoteWorkerSpec.port"), std::string::npos);
   EXPECT_NE(rejected([](auto& s) { s.host = "example.com"; }).find("RemoteWorkerSpec.host"), std::string::npos);
-  EXPECT_NE(rejected([](auto& s) { s.transport_profile = "ucx"; }).find("not available in this build"),
-            std::string::npos);
+  EXPECT_NE(rejected([](auto& s) { s.transport_profile = "rdma"; }).find("'rdma' is unknown"), std::string::npos);
   EXPECT_NE(rejected([](auto& s) { s.health_expiry_s = 0.3; }).find("RemoteWorkerSpec.health_expiry_s"),
             std::string::npos);
   EXPECT_NE(rejected([](auto& s) { s.control_timeout_s = std::numeric_limits<double>::infinity(); })

@@ -6,9 +6,12 @@
 #include <chrono>
 #include <csignal>
 
+#include <unistd.h>
+
 #include "remote/session_shm_names.h"
 #include "spdlog/spdlog.h"
 #include "transport/deadline.h"
+#include "transport/ucx_module.h"
 
 namespace echelon::remote::daemon {
 namespace {
@@ -23,6 +26,10 @@ SessionConfig session_config_of(const DaemonOptions& o) {
   c.bind_ip = o.listen.host;
   c.plugin_dirs = o.plugin_dirs;
   c.proof_timeout_s = o.proof_timeout_s;
+  // The profile is served where the module is installed beside the binaries; whether libucp itself
+  // loads is the runner's to find out (its startup error names the missing library). The daemon
+  // never loads UCX: it forks runners.
+  c.policy.ucx_available = ::access(transport::ucx_module_path().c_str(), R_OK) == 0;
   return c;
 }
 
