@@ -210,6 +210,28 @@ void round_trip(const char* tls) {
     data->get(r.range(1001), slice.data(), slice.size(), deadline_in(20s));
     UCX_CHECK(std::equal(slice.begin(), slice.end(), got.begin() + 1001), "an interior slice");
     data->get(r.range(), slice.data(), 0, deadline_in(20s));  // nothing to do
+    // Callers on several threads: their operations queue up on the one data thread.
+    std::vector<std::vector<uint8_t>> parts(4, std::vector<uint8_t>(kBytes / 4));
+    std::vector<std::string> errors(parts.size());
+    std::vector<std::thread> callers;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      callers.emplace_back([&, i] {
+        try {
+          data->get(r.range(i * parts[i].size()), parts[i].data(), parts[i].size(), deadline_in(20s));
+        } catch (const std::exception& e) {
+          errors[i] = e.what();
+        }
+      });
+    }
+    for (auto& t : callers) t.join();
+    for (size_t i = 0; i < parts.size(); ++i) {
+      UCX_CHECK(errors[i].empty(), errors[i]);
+      UCX_CHECK(std::equal(parts[i].begin(), parts[i].end(), got.begin() + i * parts[i].size()), "concurrent get");
+    }
+    // A released key is unpacked again on next use.
+    data->release_remote_key(r.worker, r.rkey, deadline_in(5s));
+    data->get(r.range(), slice.data(), slice.size(), deadline_in(20s));
+    UCX_CHECK(std::equal(slice.begin(), slice.end(), got.begin()), "get after the key was released");
     const auto next = filled(kBytes, 2);
     data->put(r.range(), next.data(), next.size(), deadline_in(20s));
     UCX_CHECK(data->cached_peers(deadline_in(5s)) == 1, "one endpoint for the peer, reused");
