@@ -106,6 +106,67 @@ double TcpPingPong::once_us() {
   return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
 }
 
+namespace {
+
+// Where the next call of up to `want` bytes goes in a buffer of `buffer_bytes`: at `pos`, or at
+// the front when fewer than `want` bytes of room are left there.
+size_t stream_offset(size_t pos, size_t buffer_bytes, size_t want) {
+  return buffer_bytes - pos < want ? 0 : pos;
+}
+
+}  // namespace
+
+std::vector<double> tcp_stream_gb_per_s(const TcpStreamShape& shape, int repetitions) {
+  const size_t buffer_bytes = shape.buffer_bytes, total = shape.total_bytes;
+  const size_t io = std::min(shape.io_bytes, buffer_bytes);
+  if (io == 0) die("tcp stream: empty buffer or call size");
+  const auto [fd, pid] = fork_peer([&](int peer) {
+    std::vector<uint8_t> src(buffer_bytes, 0x5A);  // filled, so every page is faulted in
+    uint8_t go = 1;
+    if (!write_all(peer, &go, 1)) return;  // ready
+    while (read_exact(peer, &go, 1)) {
+      size_t pos = 0;
+      for (size_t sent = 0; sent < total;) {
+        const size_t len = std::min(io, total - sent);
+        pos = stream_offset(pos, buffer_bytes, len);
+        if (!write_all(peer, src.data() + pos, len)) return;
+        pos += len;
+        sent += len;
+      }
+    }
+  });
+  std::vector<uint8_t> dst(buffer_bytes, 0xA5);  // filled, so every page is faulted in
+  uint8_t go = 0;
+  if (!read_exact(fd, &go, 1)) die("tcp stream: the peer did not get ready");
+  std::vector<double> samples;
+  samples.reserve(static_cast<size_t>(std::max(repetitions, 0)));
+  for (int i = 0; i < repetitions; ++i) {
+    using Clock = std::chrono::steady_clock;
+    const auto t0 = Clock::now();
+    if (!write_all(fd, &go, 1)) die("tcp stream: go");
+    size_t pos = 0;
+    for (size_t received = 0; received < total;) {
+      const size_t want = std::min(io, total - received);
+      pos = stream_offset(pos, buffer_bytes, want);
+      const ssize_t r = ::recv(fd, dst.data() + pos, want, 0);
+      if (r <= 0) die("tcp stream: recv");
+      pos += static_cast<size_t>(r);
+      received += static_cast<size_t>(r);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    samples.push_back(static_cast<double>(total) / seconds / 1e9);
+  }
+  ::close(fd);  // the peer sees EOF instead of a go and exits
+  reap(pid);
+  return samples;
+}
+
+double tcp_stream_hot_gb_per_s(bool quick) {
+  constexpr size_t kHotBytes = 256 * 1024;
+  const TcpStreamShape hot{kHotBytes, quick ? (size_t{2} << 30) : (size_t{8} << 30), kHotBytes};
+  return tcp_stream_gb_per_s(hot, 1).front();
+}
+
 double tcp_pingpong_rtt_p50_us(int iterations) {
   TcpPingPong peer;
   std::vector<double> rtt;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 namespace echelon::bench {
 
@@ -53,6 +54,26 @@ class TcpPingPong {
   int fd_ = -1;
   pid_t pid_ = -1;
 };
+
+// The shape of a one-way bulk stream. Each side owns one prefaulted buffer of `buffer_bytes`; the
+// sender writes from its buffer and the receiver receives into its own at the running offset, in
+// calls of up to `io_bytes`, starting over at the front when the room left is less than one call.
+// A buffer as large as the stream is the buffer-to-buffer copy of a large user buffer (memory
+// bound); a buffer of one call streams the same cache-hot bytes over and over.
+struct TcpStreamShape {
+  size_t buffer_bytes = 0;
+  size_t total_bytes = 0;
+  size_t io_bytes = 0;
+};
+
+// `repetitions` streams of `shape.total_bytes` from one forked peer to the caller over one loopback
+// TCP connection, one GB/s sample each. Both buffers are filled before the first stream; each
+// stream's clock starts when the caller tells the ready peer to go and stops at the last byte.
+std::vector<double> tcp_stream_gb_per_s(const TcpStreamShape& shape, int repetitions);
+
+// The cache-hot stream (the tcp suite's stream figure): one 256 KiB buffer each side, 256 KiB
+// calls, 2 GiB (quick) or 8 GiB in one stream.
+double tcp_stream_hot_gb_per_s(bool quick);
 
 // Median round trip of `iterations` small-message ping-pongs with a forked echo peer, in µs.
 double tcp_pingpong_rtt_p50_us(int iterations);
