@@ -7,6 +7,7 @@
 // memory. The L4 tasks of one node are ordered by their data (y is read and written every round);
 // the nodes run in parallel. The result is checked against a sequential reference.
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <cstdio>
@@ -56,13 +57,17 @@ std::span<const std::byte> bytes_of(const std::vector<float>& v) { return std::a
 int main(int argc, char** argv) {
   CLI::App app{"echelon-demo: one L4 DAG over two remote L3 sessions and one local L3 child, each with simulated chips"};
   Shape shape;
-  std::string daemon_addr, secret_file;
+  std::string daemon_addr, secret_file, transport = "host_tcp";
   app.add_option("--elements", shape.per_node, "vector elements per node")->check(CLI::Range(1u << 10, 1u << 22));
   app.add_option("--rounds", shape.rounds, "rounds (L4 tasks) per node")->check(CLI::Range(1, 1000));
   app.add_option("--chips", shape.chips, "simulated chips per node")->check(CLI::Range(1, 8));
   app.add_option("--daemon", daemon_addr,
                  "use a running echelon-remote-worker at IP:PORT instead of starting one on loopback");
   app.add_option("--secret-file", secret_file, "shared-secret file of that daemon (omit for --insecure-no-auth)");
+  app.add_option("--transport", transport,
+                 "transport profile of the remote sessions: host_tcp, or ucx (UCX picks its transports from "
+                 "UCX_TLS; on our loopback daemon UCX_NET_DEVICES defaults to lo)")
+      ->check(CLI::IsMember({"host_tcp", "ucx"}));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   if (shape.per_node % shape.slices != 0) {
@@ -80,6 +85,8 @@ int main(int argc, char** argv) {
   uint16_t port = 0;
   const auto t_daemon = Clock::now();
   if (daemon_addr.empty()) {
+    // Before the daemon starts, so its runners inherit it, and before any UCX context exists.
+    if (transport == "ucx") ::setenv("UCX_NET_DEVICES", "lo", 0);
     secret.emplace();
     secret_file = secret->path();
     daemon.emplace(remote::LocalDaemonOptions{.binary = ECHELON_REMOTE_WORKER_PATH,
@@ -103,6 +110,7 @@ int main(int argc, char** argv) {
     RemoteWorkerSpec spec;
     spec.host = host;
     spec.port = port;
+    spec.transport_profile = transport;
     spec.num_chips = shape.chips;
     spec.auth_secret_file = secret_file;
     spec.startup_timeout_s = 20;
@@ -197,8 +205,10 @@ int main(int argc, char** argv) {
   l4.close();
   if (daemon) daemon->stop();
 
-  std::printf("echelon demo: L4 -> %u remote L3 sessions (daemon %s:%u, %s) + 1 local L3 child, %u chips per node\n",
-              shape.remote_nodes, host.c_str(), port, secret_file.empty() ? "no auth" : "HMAC auth", shape.chips);
+  std::printf("echelon demo: L4 -> %u remote L3 sessions (daemon %s:%u, %s, transport %s) + 1 local L3 child, %u chips "
+              "per node\n",
+              shape.remote_nodes, host.c_str(), port, secret_file.empty() ? "no auth" : "HMAC auth", transport.c_str(),
+              shape.chips);
   std::printf("  tasks: L4=%llu (%u nodes x %d rounds)  L3 chip kernels=%llu\n",
               static_cast<unsigned long long>(l4_tasks), shape.nodes(), shape.rounds,
               static_cast<unsigned long long>(l3_tasks));

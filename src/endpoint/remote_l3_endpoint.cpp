@@ -195,6 +195,11 @@ void RemoteL3Endpoint::await_ready(Deadline deadline) {
   }
   lanes_ = attach_remote_lanes(daemon_, *session_, manifest_, std::min(deadline, startup_deadline_), name_,
                                std::move(preopened));
+  if (!lanes_.command->reports_peer_close() || !lanes_.health->reports_peer_close())
+    spdlog::warn("{}: the ucx lanes have no peer error handling (UCX_TLS offers only shared memory, which cannot "
+                 "detect a dead peer); a dead runner is noticed by the health expiry ({} s). Add tcp to UCX_TLS for "
+                 "immediate detection.",
+                 name_, spec_.health_expiry_s);
 }
 
 void RemoteL3Endpoint::attach(Waker* waker) {
@@ -718,6 +723,9 @@ void RemoteL3Endpoint::send_shutdown_and_wait(Deadline deadline) {
   }
   const wire::FrameRoute route{manifest_.session_id, worker_id_, seq, 0};
   lanes_.command->send(wire::encode_frame(wire::FrameType::SHUTDOWN, route, {}), deadline);
+  // A lane that cannot see its peer close (ucx over shared memory only) has no EOF to wait for:
+  // the SHUTDOWN was delivered, and the runner tears down on its own.
+  if (!lanes_.command->reports_peer_close()) return;
   // The runner closes its end once its inner Worker is closed (RT-907): wait for that EOF.
   for (;;) {
     try {

@@ -97,7 +97,10 @@ int read_exec_errno(int fd, transport::Deadline deadline) {
   sigemptyset(&empty);
   setpgid(0, 0);
   int err = 0;
-  if (dup2(devnull, 0) < 0 || dup2(handoff_r, HANDOFF_FD) < 0 || dup2(status_w, STATUS_FD) < 0 ||
+  // The runner writes nothing to stdout, but libraries it loads may (UCX logs there): their lines
+  // join the daemon's log on stderr rather than a stdout nobody reads, whose closed pipe would
+  // kill the runner with SIGPIPE.
+  if (dup2(devnull, 0) < 0 || dup2(2, 1) < 0 || dup2(handoff_r, HANDOFF_FD) < 0 || dup2(status_w, STATUS_FD) < 0 ||
       dup2(exec_err_w, EXEC_ERROR_FD) < 0 || fcntl(EXEC_ERROR_FD, F_SETFD, FD_CLOEXEC) < 0)
     err = errno;
   if (err == 0 && syscall(SYS_close_range, EXEC_ERROR_FD + 1, ~0U, 0) != 0) {

@@ -65,6 +65,14 @@ InboundFrame UcxLaneChannel::receive(Deadline deadline) {
   return frame;
 }
 
+bool UcxLaneChannel::reports_peer_close() const noexcept {
+  try {
+    return lane_->detects_peer_failure();
+  } catch (...) {
+    return false;
+  }
+}
+
 const TransportError* UcxLaneChannel::failure() const noexcept {
   if (!failure_) {
     try {

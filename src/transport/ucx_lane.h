@@ -5,8 +5,8 @@
 //
 // Set-up: create() makes the lane's worker (it receives from then on), worker_address() goes into
 // the manifest or bootstrap reply, and connect() makes the endpoint to the peer worker's address
-// with peer error handling. Lanes need a UCX_TLS with a transport that detects peer failure (tcp,
-// RDMA): with only UCX 1.13 shared memory (posix, sysv) connect() fails naming UCX_TLS.
+// with peer error handling where UCX_TLS has a transport that detects peer failure (tcp, RDMA); with
+// only UCX 1.13 shared memory (posix, sysv) the lane runs without it (detects_peer_failure()).
 #pragma once
 
 #include <memory>
@@ -32,6 +32,8 @@ class UcxLaneChannel final : public FrameChannel {
   // The endpoint to the peer's lane worker; frames posted earlier go out once it exists.
   void connect(std::span<const uint8_t> peer_address, Deadline deadline) { lane_->connect(peer_address, deadline); }
   ucx::Lane& lane() noexcept { return *lane_; }
+  bool detects_peer_failure() const { return lane_->detects_peer_failure(); }
+  bool reports_peer_close() const noexcept override;
 
   const char* profile() const noexcept override { return UCX_PROFILE; }
   std::string peer() const override;

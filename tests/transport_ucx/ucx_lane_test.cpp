@@ -1,6 +1,6 @@
 // UCX lanes as FrameChannels (buffers.md 9.3): two real processes over loopback TCP (forked before
 // any UCX object), frames both ways incl. rendezvous, reordering, duplicate / gap / stale / repeated
-// sequences, malformed frames, a killed peer, idle CPU, and the UCX_TLS requirement.
+// sequences, malformed frames, a killed peer, idle CPU, and lanes over shared memory only.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -299,32 +299,38 @@ TEST(UcxLane, IdleLaneUsesNoCpu) {
   EXPECT_EQ(runner.result(), "");
 }
 
-// With only shared memory in UCX_TLS (no peer failure detection on UCX 1.13) connecting a lane
-// fails with a message naming UCX_TLS.
-TEST(UcxLane, LaneNeedsATransportWithPeerErrorHandling) {
+// With only shared memory in UCX_TLS (no peer failure detection on UCX 1.13) a lane still connects
+// and carries frames, without peer error handling (over tcp it has it), and the peer's close()
+// still fails the lane PEER_CLOSED, through the close notice.
+TEST(UcxLane, SharedMemoryOnlyLanesRunWithoutPeerErrorHandling) {
   SKIP_WITHOUT_UCX();
-  auto [a_link, b_link] = ucx_test::make_links();
-  Side a("posix,self", [&, &link = a_link] {
-    auto ch = UcxLaneChannel::create(ucx_test::module(),
-                                     options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command"));
-    link.send(ch->worker_address());
-    link.receive_u64();
-  });
-  Side b("posix,self", [&, &link = b_link] {
-    auto ch = UcxLaneChannel::create(ucx_test::module(),
-                                     options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command"));
-    std::string text;
-    try {
-      ch->connect(link.receive(), deadline_in(20s));
-    } catch (const TransportError& e) {
-      text = e.what();
-    }
-    link.send_u64(1);
-    UCX_CHECK(text.find("UCX_TLS") != std::string::npos, "connect error: '" + text + "'");
-    UCX_CHECK(ch->failed(), "the lane is failed");
-  });
-  EXPECT_EQ(b.result(), "");
-  EXPECT_EQ(a.result(), "");
+  for (const char* tls : {"posix,self", "tcp,self"}) {
+    SCOPED_TRACE(tls);
+    const bool shm_only = std::string(tls) == "posix,self";
+    auto [a_link, b_link] = ucx_test::make_links();
+    Side runner(tls, [&, &link = a_link] {
+      auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command"));
+      UCX_CHECK(ch->detects_peer_failure() == !shm_only, "peer error handling on the runner's lane");
+      InboundFrame f = ch->receive(deadline_in(20s));
+      ch->send(frame(FrameType::CONTROL_REPLY, f.header.sequence, f.payload()), deadline_in(20s));
+      link.receive_u64();  // the parent has the reply
+      ch->close();  // its close notice reaches the parent even without peer error handling
+      link.receive_u64();
+    });
+    Side parent(tls, [&, &link = b_link] {
+      auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command"));
+      UCX_CHECK(ch->detects_peer_failure() == !shm_only, "peer error handling on the parent's lane");
+      ch->send(frame(FrameType::CONTROL, 1, pattern(300, 9)), deadline_in(20s));
+      InboundFrame f = ch->receive(deadline_in(20s));
+      UCX_CHECK(f.header.type == FrameType::CONTROL_REPLY && f.header.sequence == 1, "reply header");
+      UCX_CHECK(std::vector<uint8_t>(f.payload().begin(), f.payload().end()) == pattern(300, 9), "reply payload");
+      link.send_u64(1);
+      expect_failure(*ch, TransportErrc::PEER_CLOSED, shm_only ? "the peer closed the lane" : "peer");
+      link.send_u64(1);
+    });
+    EXPECT_EQ(parent.result(), "");
+    EXPECT_EQ(runner.result(), "");
+  }
 }
 
 }  // namespace

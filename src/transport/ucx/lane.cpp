@@ -1,5 +1,9 @@
 #include "transport/ucx/lane.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -12,6 +16,20 @@
 #include "wire/frame_header.h"
 
 namespace echelon::transport::ucx {
+
+bool shared_memory_only(const char* tls) {
+  if (tls == nullptr || *tls == '\0' || *tls == '^') return false;  // unset, or an exclusion list
+  static constexpr std::string_view kLocal[] = {"posix", "sysv", "xpmem", "cma", "knem", "self", "sm", "shm", "mm"};
+  std::string_view rest(tls);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view name = rest.substr(0, comma);
+    if (!name.empty() && std::find(std::begin(kLocal), std::end(kLocal), name) == std::end(kLocal)) return false;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return true;
+}
 namespace {
 
 constexpr size_t kRecentHealth = 1024;  // sequences remembered to tell a repeat from a stale one
@@ -48,6 +66,29 @@ UcpLane::UcpLane(std::shared_ptr<UcpContext> context, LaneOptions options)
 
 UcpLane::~UcpLane() { close(); }
 
+std::shared_ptr<EndpointCore> UcpLane::connect_endpoint(const std::shared_ptr<WorkerCore>& core,
+                                                       std::span<const uint8_t> peer, bool& detects) {
+  PeerErrorFn on_error = [this](const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    peer_gone_locked(fmt::format("{}: peer failed: {}", describe(), reason));
+    cv_.notify_all();
+  };
+  // Peer error handling where UCX_TLS has a transport that provides it; shared memory alone (UCX
+  // 1.13's posix, sysv, cma) cannot, and then the lane runs without it: the health expiry bounds
+  // how long a dead peer goes unnoticed (buffers.md 9.3). Asking first when UCX_TLS plainly names
+  // only such transports keeps UCX from logging an error for the refused attempt.
+  if (!shared_memory_only(std::getenv("UCX_TLS"))) {
+    try {
+      detects = true;
+      return EndpointCore::create(core, peer, std::move(on_error));
+    } catch (const TransportError&) {
+      // Retried without peer error handling below; if that fails too, its error is the one thrown.
+    }
+  }
+  detects = false;
+  return EndpointCore::create(core, peer, nullptr);
+}
+
 std::string UcpLane::describe() const {
   return fmt::format("ucx {} lane '{}'", options_.kind == LaneKind::COMMAND ? "command" : "health", options_.name);
 }
@@ -65,6 +106,9 @@ void UcpLane::run() {
     core->inbox().listen(
         recv_id_, [this](std::span<const uint8_t> header, size_t data_bytes) { return accept(header, data_bytes); },
         /*frame_layout=*/true);
+    core->inbox().listen(kAmLaneClosed, [](std::span<const uint8_t> header, size_t data_bytes) {
+      return header.size() == sizeof(uint64_t) && data_bytes == 0;
+    });
     UcpWorker view(core);
     address_ = view.address();
   } catch (const TransportError& e) {
@@ -115,8 +159,12 @@ void UcpLane::serve(const std::shared_ptr<WorkerCore>& core_ptr) {
     std::deque<Outbound> sends;
     bool failed;
     {
-      std::lock_guard lock(mutex_);
-      if (stop_) return;
+      std::unique_lock lock(mutex_);
+      if (stop_) {
+        lock.unlock();
+        if (endpoint) send_close_notice(core, *endpoint);
+        return;
+      }
       connect_to = std::exchange(connect_request_, std::nullopt);
       failed = failure_.has_value();
     }
@@ -124,14 +172,12 @@ void UcpLane::serve(const std::shared_ptr<WorkerCore>& core_ptr) {
     if (connect_to && !failed) {
       any = true;
       try {
-        ep_core = EndpointCore::create(core_ptr, *connect_to, [this](const std::string& reason) {
-          std::lock_guard lock(mutex_);
-          fail_locked(TransportErrc::PEER_CLOSED, fmt::format("{}: peer failed: {}", describe(), reason));
-          cv_.notify_all();
-        });
+        bool detects = false;
+        ep_core = connect_endpoint(core_ptr, *connect_to, detects);
         endpoint = std::make_unique<UcpEndpoint>(ep_core);
         std::lock_guard lock(mutex_);
         connected_ = true;
+        detects_peer_failure_ = detects;
         connect_done_ = true;
       } catch (const TransportError& e) {
         std::lock_guard lock(mutex_);
@@ -148,6 +194,7 @@ void UcpLane::serve(const std::shared_ptr<WorkerCore>& core_ptr) {
       any = true;
       try {
         ops.emplace_back(s.ticket, endpoint->send_am(s.am_id, std::move(s.header), std::move(s.data)));
+        ++frames_sent_;
       } catch (const TransportError& e) {
         std::lock_guard lock(mutex_);
         fail_locked(e.code(), fmt::format("{}: {}", describe(), e.what()));
@@ -158,7 +205,16 @@ void UcpLane::serve(const std::shared_ptr<WorkerCore>& core_ptr) {
     any = core.progress() || any;
 
     std::vector<std::vector<uint8_t>> inbound;
-    while (auto m = core.inbox().next()) inbound.push_back(std::move(m->data));
+    while (auto m = core.inbox().next()) {
+      if (m->am_id == kAmLaneClosed) {
+        peer_closed_after_ = 0;
+        for (size_t i = 0; i < sizeof(uint64_t); ++i) *peer_closed_after_ |= uint64_t{m->header[i]} << (8 * i);
+        continue;
+      }
+      inbound.push_back(std::move(m->data));
+    }
+    frames_received_ += inbound.size();
+    const bool peer_closed = peer_closed_after_ && frames_received_ >= *peer_closed_after_;
     std::vector<uint64_t> finished;
     std::optional<TransportError> op_error;
     for (auto it = ops.begin(); it != ops.end();) {
@@ -174,7 +230,7 @@ void UcpLane::serve(const std::shared_ptr<WorkerCore>& core_ptr) {
       finished.push_back(it->first);
       it = ops.erase(it);
     }
-    if (!inbound.empty() || !finished.empty() || op_error || filter_error_ ||
+    if (!inbound.empty() || !finished.empty() || op_error || filter_error_ || peer_closed ||
         core.inbox().failed_pulls() != seen_failed_pulls) {
       any = true;
       std::lock_guard lock(mutex_);
@@ -185,6 +241,7 @@ void UcpLane::serve(const std::shared_ptr<WorkerCore>& core_ptr) {
       for (uint64_t t : finished) pending_.erase(t);
       if (op_error) fail_locked(op_error->code(), fmt::format("{}: {}", describe(), op_error->what()));
       if (filter_error_) fail_locked(TransportErrc::MALFORMED_FRAME, *filter_error_);
+      if (peer_closed) peer_gone_locked(fmt::format("{}: the peer closed the lane", describe()));
       if (core.inbox().failed_pulls() != seen_failed_pulls) {
         seen_failed_pulls = core.inbox().failed_pulls();
         fail_locked(TransportErrc::IO_ERROR,
@@ -199,6 +256,27 @@ void UcpLane::serve(const std::shared_ptr<WorkerCore>& core_ptr) {
       if (stop_ || connect_request_ || (endpoint && !failure_ && !outbound_.empty())) continue;
     }
     core.wait(Clock::now() + std::chrono::hours(1));
+  }
+}
+
+void UcpLane::send_close_notice(WorkerCore& core, UcpEndpoint& endpoint) noexcept {
+  // Best effort and briefly bounded: a peer that is gone or stuck must not hold up the close.
+  constexpr auto kBound = std::chrono::seconds(2);
+  try {
+    if (!endpoint.failure().empty()) return;
+    std::vector<uint8_t> header(sizeof(uint64_t));
+    for (size_t i = 0; i < header.size(); ++i) header[i] = static_cast<uint8_t>(frames_sent_ >> (8 * i));
+    const auto end = Clock::now() + kBound;
+    auto settle = [&](const std::unique_ptr<Operation>& op) {
+      while (!op->done() && Clock::now() < end)
+        if (!core.progress()) core.wait(end);
+    };
+    // Locally complete is not delivered (UCX may still hold the bytes), and the endpoint is force-
+    // closed next: the flush after the notice completes it and every earlier frame remotely.
+    settle(endpoint.send_am(kAmLaneClosed, std::move(header), {}));
+    settle(endpoint.flush());
+  } catch (const std::exception&) {
+    // The peer learns of the close from its own deadlines instead.
   }
 }
 
@@ -269,6 +347,13 @@ void UcpLane::fail_locked(TransportErrc code, const std::string& message) {
   if (failure_) return;
   failure_.emplace(code, message);
   update_signal_locked();
+}
+
+void UcpLane::peer_gone_locked(const std::string& message) {
+  // Like end-of-stream on a socket: frames that arrived whole before it are still read, then the
+  // lane fails.
+  if (!peer_gone_) peer_gone_ = message;
+  if (ready_.empty()) fail_locked(TransportErrc::PEER_CLOSED, *peer_gone_);
 }
 
 void UcpLane::update_signal_locked() {
@@ -368,6 +453,7 @@ std::optional<std::vector<uint8_t>> UcpLane::take_ready_locked() {
   if (ready_.empty()) return std::nullopt;
   std::vector<uint8_t> frame = std::move(ready_.front());
   ready_.pop_front();
+  if (ready_.empty() && peer_gone_) fail_locked(TransportErrc::PEER_CLOSED, *peer_gone_);
   update_signal_locked();
   return frame;
 }

@@ -19,6 +19,10 @@
 
 namespace echelon::transport::ucx {
 
+// True when a UCX_TLS value names only same-host transports (shared memory, self), none of which
+// can detect a dead peer in UCX 1.13.
+bool shared_memory_only(const char* tls);
+
 class UcpLane final : public Lane {
  public:
   // Starts the progress thread, which creates the worker; returns once its address is known.
@@ -30,6 +34,10 @@ class UcpLane final : public Lane {
   std::vector<uint8_t> address() const override { return address_; }
   void connect(std::span<const uint8_t> peer_address, Deadline deadline) override;
   bool connected() const override;
+  bool detects_peer_failure() const override {
+    std::lock_guard lock(mutex_);
+    return detects_peer_failure_;
+  }
   uint64_t post(std::vector<uint8_t> frame) override;
   void wait_sent(uint64_t ticket, Deadline deadline) override;
   size_t unsent() const override;
@@ -50,10 +58,17 @@ class UcpLane final : public Lane {
   };
 
   void run();  // the progress thread
+  // The lane's endpoint, with peer error handling when UCX_TLS allows it (`detects` says which).
+  std::shared_ptr<EndpointCore> connect_endpoint(const std::shared_ptr<WorkerCore>& core,
+                                                 std::span<const uint8_t> peer, bool& detects);
   void serve(const std::shared_ptr<WorkerCore>& core);
+  // Progress thread, on stop: tells the peer this lane closes after `frames_sent_` frames.
+  void send_close_notice(WorkerCore& core, UcpEndpoint& endpoint) noexcept;
   bool accept(std::span<const uint8_t> header, size_t data_bytes);  // the AM filter
   void deliver_locked(std::vector<uint8_t> frame);
   void fail_locked(TransportErrc code, const std::string& message);
+  // The peer failed or closed: fails the lane once the frames already received are taken.
+  void peer_gone_locked(const std::string& message);
   void update_signal_locked();
   std::optional<std::vector<uint8_t>> take_ready_locked();
   [[noreturn]] void throw_unusable_locked() const;
@@ -71,6 +86,9 @@ class UcpLane final : public Lane {
   std::shared_ptr<WorkerCore> core_;  // set before the constructor returns; destroyed after join
   std::thread thread_;
   std::optional<std::string> filter_error_;  // progress thread only
+  uint64_t frames_sent_ = 0;                  // progress thread only: AMs of frames handed to UCX
+  uint64_t frames_received_ = 0;              // progress thread only: frames taken from the inbox
+  std::optional<uint64_t> peer_closed_after_;  // progress thread only: the peer's close notice
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
@@ -81,11 +99,13 @@ class UcpLane final : public Lane {
   std::optional<std::vector<uint8_t>> connect_request_;
   bool connect_done_ = false;
   bool connected_ = false;
+  bool detects_peer_failure_ = false;
   std::deque<Outbound> outbound_;
   std::set<uint64_t> pending_;  // posted tickets not yet locally complete
   uint64_t next_ticket_ = 1;
   std::deque<std::vector<uint8_t>> ready_;
   std::optional<TransportError> failure_;
+  std::optional<std::string> peer_gone_;
   bool signalled_ = false;
   // Ordering (progress thread, under the mutex).
   uint64_t expected_;                               // command: next sequence to deliver

@@ -26,7 +26,7 @@
 namespace echelon::transport::ucx {
 
 // Bumped on any change to the classes below; the loader refuses a module of another version.
-inline constexpr uint32_t kModuleAbiVersion = 2;  // 2: Lane, Context::create_lane
+inline constexpr uint32_t kModuleAbiVersion = 3;  // 2: Lane, Context::create_lane; 3: detects_peer_failure
 // The C factory the loader resolves: `extern "C" Module* echelon_ucx_module_v1()`.
 inline constexpr const char* kModuleFactorySymbol = "echelon_ucx_module_v1";
 
@@ -127,6 +127,11 @@ class Worker {
 inline constexpr uint16_t kAmCommandToRunner = 1;
 inline constexpr uint16_t kAmCommandToParent = 2;
 inline constexpr uint16_t kAmHealth = 3;
+// A lane's close notice (the analogue of TCP's FIN): an empty AM whose 8-byte user header is the
+// number of frames the closing side sent on the lane (u64 LE). The receiver fails its lane with
+// PEER_CLOSED once it has received that many. Sent by close() on every connected lane, so a peer
+// learns of a deliberate close even where UCX cannot detect peer failure (shared memory).
+inline constexpr uint16_t kAmLaneClosed = 4;
 
 enum class LaneKind : uint8_t { COMMAND, HEALTH };
 enum class LaneSide : uint8_t { PARENT, RUNNER };  // which end this process is (picks the AM ids)
@@ -152,11 +157,15 @@ class Lane {
   virtual ~Lane() = default;  // close()
   // The lane worker's UCP address (ucp_worker_get_address), for the manifest / bootstrap reply.
   virtual std::vector<uint8_t> address() const = 0;
-  // Creates the endpoint to the peer worker at `peer_address` with peer error handling. Frames
-  // posted before are sent once connected; frames the peer sends are received from creation on.
-  // Throws TransportError naming UCX_TLS when no transport in UCX_TLS can detect peer failure.
+  // Creates the endpoint to the peer worker at `peer_address`, with peer error handling when a
+  // transport in UCX_TLS provides it (detects_peer_failure()). Frames posted before are sent once
+  // connected; frames the peer sends are received from creation on.
   virtual void connect(std::span<const uint8_t> peer_address, Deadline deadline) = 0;
   virtual bool connected() const = 0;
+  // Whether the endpoint uses peer error handling. False when UCX_TLS offers no transport that can
+  // detect a dead peer (shared memory only): the lane then fails on a dead peer only through its
+  // user's deadlines (the health expiry).
+  virtual bool detects_peer_failure() const = 0;
   // Queues one whole encoded frame (header checked by the caller); returns its ticket.
   virtual uint64_t post(std::vector<uint8_t> frame) = 0;
   // Blocks until every frame up to `ticket` has been sent (locally complete), or throws.
