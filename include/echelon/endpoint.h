@@ -70,6 +70,7 @@ struct EndpointEvent {
 struct ControlRequest {
   std::string name;  // e.g. "register", "unregister", "echo"
   std::vector<uint8_t> payload;
+  uint32_t version = 1;  // remote controls: the protocol's control_version (2: ucx RMA copies)
 };
 
 struct ControlReply {

@@ -30,6 +30,9 @@ struct RemoteWorkerSpec {
   // Each chunk is one command-lane round trip; on loopback, 1-16 MiB chunks measured within ~20 %
   // of each other, and smaller chunks bound how long one copy holds the lane between TASKs.
   uint64_t copy_chunk_bytes = uint64_t{4} << 20;
+  // ucx only: copies up to this many bytes travel inside control frames like on host_tcp; larger
+  // ones are moved by the runner with RMA against the caller's memory, in one control (0..16 MiB - 48).
+  uint64_t ucx_inline_copy_max = uint64_t{64} << 10;
   // Shared-secret file (protocol.md 15.3); empty = the daemon runs --insecure-no-auth.
   std::string auth_secret_file;
 

@@ -14,6 +14,7 @@
 #include "transport/auth.h"
 #include "transport/secret.h"
 #include "transport/ucx_module.h"
+#include "wire/buffer_controls.h"
 #include "wire/frame_codec.h"
 #include "wire/frame_header.h"
 #include "wire/hello.h"
@@ -62,7 +63,8 @@ constexpr auto kReleaseGrace = std::chrono::seconds(5);
 // version, code, message length (0), result length (protocol.md 8).
 constexpr size_t kReplyPrefix = 8 + 4 + 4 + 4 + 4 + 4;
 
-// Every control is version 1 on host_tcp (protocol.md 9; version 2 copies are ucx only).
+// Controls are version 1 unless a request says otherwise (protocol.md 9; version 2 copies are ucx
+// only).
 constexpr uint32_t kControlVersion = 1;
 
 EndpointCaps remote_caps(WorkerId id, const std::string& host) {
@@ -96,7 +98,9 @@ struct RemoteL3Endpoint::ControlCall {
   // control_borrowed: the command's tail in the caller's memory, and where an OK result goes.
   std::span<const uint8_t> tail;
   std::span<uint8_t> result_into;
-  bool released = true;  // false while the transport may reference `tail`
+  bool released = true;  // false while the transport may reference `tail` (or, rma, the caller's memory)
+  uint32_t version = kControlVersion;
+  bool rma = false;  // a version-2 copy: the runner reads or writes the caller's memory by RMA
 };
 
 RemoteL3Endpoint::RemoteL3Endpoint(const RemoteWorkerSpec& spec, WorkerId worker_id, int parent_level)
@@ -224,11 +228,14 @@ void RemoteL3Endpoint::io_main() {
   pump_command();
   pump_health();
   while (!io_stop_.load(std::memory_order_acquire)) {
-    if (drop_borrowed_.exchange(false, std::memory_order_acq_rel) && !lanes_dead_) {
-      // The endpoint failed with a borrowed tail not yet written: the half-sent frame can never be
-      // completed, and closing the lane drops the tail so its caller may return.
-      lanes_broken("closed: a copy chunk was abandoned while being sent");
+    if (drop_borrowed_.exchange(false, std::memory_order_acq_rel)) {
+      // The endpoint failed with a borrowed tail not yet written (the half-sent frame can never be
+      // completed, and closing the lane drops the tail) or an RMA copy unanswered (closing the lane
+      // ends the worker the runner writes the caller's memory through): either caller may return.
+      if (!lanes_dead_) lanes_broken("closed: a copy was abandoned while in flight");
       lanes_.command->close();
+      std::lock_guard lock(mu_);
+      release_rma_borrow_locked();
     }
     flush_outbox();
     if (!lanes_dead_) {
@@ -292,6 +299,12 @@ void RemoteL3Endpoint::release_borrow_locked(ControlCall& call) noexcept {
   control_cv_.notify_all();
 }
 
+void RemoteL3Endpoint::release_rma_borrow_locked() noexcept {
+  if (!rma_borrower_) return;
+  release_borrow_locked(*rma_borrower_);
+  rma_borrower_.reset();
+}
+
 std::span<uint8_t> RemoteL3Endpoint::route_reply(const wire::FrameHeader& h, std::span<const uint8_t> prefix) noexcept {
   if (h.type != wire::FrameType::CONTROL_REPLY || h.session_id != manifest_.session_id || h.worker_id != worker_id_ ||
       prefix.size() != kReplyPrefix)
@@ -309,7 +322,7 @@ std::span<uint8_t> RemoteL3Endpoint::route_reply(const wire::FrameHeader& h, std
   // anything else arrives whole and goes through the lane's checks as before.
   if (call.result_into.empty() || !call.released || call.state != ControlCall::State::SENT ||
       call.sequence != h.sequence || sequence != h.sequence || name != static_cast<uint32_t>(call.name) ||
-      version != kControlVersion || code != static_cast<int32_t>(wire::WireStatus::OK) || message_len != 0 ||
+      version != call.version || code != static_cast<int32_t>(wire::WireStatus::OK) || message_len != 0 ||
       result_len != call.result_into.size() || uint64_t{h.payload_bytes} != kReplyPrefix + uint64_t{result_len})
     return {};
   call.released = false;
@@ -356,6 +369,7 @@ void RemoteL3Endpoint::pump_command() {
         if (control_in_flight_) {  // else settled already (stop): the reply is late
           const std::shared_ptr<ControlCall> call = std::move(control_in_flight_);
           control_in_flight_.reset();
+          if (call->rma) release_rma_borrow_locked();  // answered: the runner's RMA is complete
           if (routed && call == routed_call_ && r.status() == wire::WireStatus::OK) {
             settle_control_locked(*call, ControlReply{true, {}, {}, false});
           } else if (routed) {
@@ -520,7 +534,12 @@ bool RemoteL3Endpoint::send_next_locked() {
         in_flight_sequence_ = seq;
         if (spec_.task_timeout_s > 0) in_flight_deadline_ = Clock::now() + seconds(spec_.task_timeout_s);
       } else {
-        const wire::AwaitedControl awaited = command_lane_.begin_control(q.control->name, kControlVersion);
+        const wire::AwaitedControl awaited = command_lane_.begin_control(q.control->name, q.control->version);
+        if (q.control->rma) {
+          q.control->released = false;
+          ++borrows_out_;
+          rma_borrower_ = q.control;
+        }
         const wire::FrameRoute route{manifest_.session_id, worker_id_, awaited.sequence, 0};
         if (q.control->tail.empty()) {
           outbox_.push_back(OutFrame{wire::encode_frame(wire::FrameType::CONTROL, route, q.payload), nullptr});
@@ -613,6 +632,35 @@ ControlReply RemoteL3Endpoint::control(const ControlRequest& request, Deadline d
 
 ControlReply RemoteL3Endpoint::control_borrowed(const ControlRequest& request, std::span<const uint8_t> tail,
                                                 std::span<uint8_t> result_into, Deadline deadline) {
+  return run_control(request, tail, result_into, deadline, /*rma=*/false);
+}
+
+bool RemoteL3Endpoint::copies_by_rma(uint64_t bytes) const noexcept {
+  return profile_ == remote::TransportProfile::UCX && bytes > spec_.ucx_inline_copy_max;
+}
+
+ControlReply RemoteL3Endpoint::copy_by_rma(wire::ControlName name, wire::CopyRmaRequest request,
+                                           std::span<std::byte> memory, Deadline deadline) {
+  const char* label = wire::to_string(name);
+  std::unique_ptr<transport::ucx::Registration> registration;
+  ControlRequest control;
+  try {
+    if (profile_ != remote::TransportProfile::UCX) throw Error("RMA copies need the ucx profile");
+    registration = transport::load_ucx_module().context()->register_memory(memory.data(), memory.size());
+    request.size = memory.size();
+    request.peer_addr = reinterpret_cast<uint64_t>(registration->base());
+    request.peer_rkey = registration->packed_rkey();
+    control = ControlRequest{label, wire::encode_copy_rma_request(request), 2};
+  } catch (const std::exception& e) {
+    return failed_control(fmt::format("{} v2 not sent: {}", label, e.what()), false);
+  }
+  // Returns only once the runner's RMA is over (answered) or impossible (the lane closed), so the
+  // registration and the caller's memory may go.
+  return run_control(control, {}, {}, deadline, /*rma=*/true);
+}
+
+ControlReply RemoteL3Endpoint::run_control(const ControlRequest& request, std::span<const uint8_t> tail,
+                                           std::span<uint8_t> result_into, Deadline deadline, bool rma) {
   const std::optional<wire::ControlName> name = control_name_of(request.name);
   if (!name)
     return failed_control(fmt::format("unknown control '{}' (remote sessions take protocol control names such as "
@@ -623,10 +671,10 @@ ControlReply RemoteL3Endpoint::control_borrowed(const ControlRequest& request, s
   std::vector<uint8_t> payload;
   try {
     if (tail.empty()) {
-      payload = wire::encode_control({*name, kControlVersion, request.payload});
+      payload = wire::encode_control({*name, request.version, request.payload});
     } else {
       // The envelope (name, version, command_len) announces head + tail; only the head is encoded.
-      payload = wire::encode_control({*name, kControlVersion, request.payload});
+      payload = wire::encode_control({*name, request.version, request.payload});
       const uint64_t command_len = request.payload.size() + tail.size();
       if (command_len > UINT32_MAX) throw Error(fmt::format("CONTROL command of {} bytes is too long", command_len));
       wire::store_le(payload.data() + kCommandLenAt, static_cast<uint32_t>(command_len));
@@ -644,6 +692,8 @@ ControlReply RemoteL3Endpoint::control_borrowed(const ControlRequest& request, s
   if (Clock::now() >= deadline) return failed_control(fmt::format("{} not sent: its deadline has already passed", label), false);
   auto call = std::make_shared<ControlCall>();
   call->name = *name;
+  call->version = request.version;
+  call->rma = rma;
   call->tail = tail;
   call->result_into = result_into;
   std::unique_lock lock(mu_);
@@ -711,6 +761,7 @@ void RemoteL3Endpoint::close_lanes() noexcept {
   if (lanes_.health) lanes_.health->close();
   std::lock_guard lock(mu_);
   release_routed_locked();  // a closed lane writes nothing more into a routed destination
+  release_rma_borrow_locked();  // nor does a runner's RMA through the closed command worker
 }
 
 void RemoteL3Endpoint::send_shutdown_and_wait(Deadline deadline) {

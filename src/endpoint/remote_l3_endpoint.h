@@ -30,6 +30,7 @@
 #include "endpoint/remote_session_open.h"
 #include "remote/manifest.h"
 #include "transport/reactor.h"
+#include "wire/buffer_controls.h"
 #include "wire/command_lane.h"
 
 namespace echelon {
@@ -64,10 +65,23 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   // when the call fails is dropped by closing the command lane (the endpoint is FAILED then anyway).
   ControlReply control_borrowed(const ControlRequest& request, std::span<const uint8_t> tail,
                                 std::span<uint8_t> result_into, Deadline deadline);
+  // ucx: whether a copy of `bytes` moves by RMA (protocol.md 9.2 version 2) instead of in frames.
+  bool copies_by_rma(uint64_t bytes) const noexcept;
+  // One version-2 COPY_TO_REMOTE (the runner gets from `memory`) or COPY_FROM_REMOTE (it puts into
+  // `memory`); `request`'s peer fields are filled here. `memory` is registered for the runner's
+  // RMA until the reply; when the call fails without one, the command lane (the worker the runner
+  // reaches `memory` through) is closed before this returns, so nothing writes there afterwards.
+  ControlReply copy_by_rma(wire::ControlName name, wire::CopyRmaRequest request, std::span<std::byte> memory,
+                           Deadline deadline);
   void request_stop(const std::string& reason) override;
   void shutdown(Deadline deadline) override;
 
  private:
+  // control_borrowed(); `rma` marks a version-2 copy, whose caller memory stays borrowed until the
+  // reply or until the I/O thread has closed the command lane.
+  ControlReply run_control(const ControlRequest& request, std::span<const uint8_t> tail,
+                           std::span<uint8_t> result_into, Deadline deadline, bool rma);
+
   // I/O thread.
   void io_main();
   void pump_command();
@@ -156,6 +170,10 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   // destination (route_reply): the call stays unreleased until the frame is complete or the I/O
   // thread stops reading the lane, so the caller's memory outlives every write into it.
   std::shared_ptr<ControlCall> routed_call_;
+  // A version-2 copy on the wire: the runner may RMA into its memory until the reply, or until the
+  // command lane is closed (release_rma_borrow_locked).
+  std::shared_ptr<ControlCall> rma_borrower_;
+  void release_rma_borrow_locked() noexcept;
   uint64_t in_flight_ = 0;                   // dispatch id of the TASK on the wire, 0 = none
   uint64_t in_flight_sequence_ = 0;
   std::optional<Deadline> in_flight_deadline_;  // task_timeout_s, when set

@@ -67,6 +67,9 @@ void RemoteWorkerSpec::validate() const {
   if (copy_chunk_bytes == 0 || copy_chunk_bytes > remote_controls::max_copy_chunk_bytes())
     reject("copy_chunk_bytes",
            fmt::format("{} is not in [1, {}] (one COPY control frame)", copy_chunk_bytes, remote_controls::max_copy_chunk_bytes()));
+  if (ucx_inline_copy_max > remote_controls::max_copy_chunk_bytes())
+    reject("ucx_inline_copy_max", fmt::format("{} is above {} (one COPY control frame)", ucx_inline_copy_max,
+                                              remote_controls::max_copy_chunk_bytes()));
   if (heap_ring_bytes % 1024 != 0 || heap_ring_bytes < remote::MIN_HEAP_RING_BYTES ||
       heap_ring_bytes > remote::MAX_HEAP_RING_BYTES)
     reject("heap_ring_bytes", fmt::format("{} is not a multiple of 1024 in [2^20, 2^40]", heap_ring_bytes));

@@ -22,6 +22,16 @@ void check_copy_range(const char* api, const detail::RemoteBufferIdentity& id, u
                                         api, offset, offset, size, id.nbytes));
 }
 
+// The buffer part of a version-2 copy; the endpoint adds the size and the registered peer range.
+wire::CopyRmaRequest rma_request(const detail::RemoteBufferIdentity& id, uint64_t offset) {
+  wire::CopyRmaRequest r;
+  r.worker_id = static_cast<int32_t>(id.owner);
+  r.buffer_id = id.buffer_id;
+  r.generation = id.generation;
+  r.offset = id.offset + offset;
+  return r;
+}
+
 }  // namespace
 
 Deadline RemoteMemory::control_deadline() const {
@@ -98,6 +108,17 @@ void RemoteMemory::copy_to(const RemoteBufferHandle& dst, uint64_t offset, std::
     if (!use.capture(rec)) throw std::invalid_argument(fmt::format("{}: handle was released (buffer {})", api, id.buffer_id));
     Engine::LaneHold hold = engine_.hold_lane(lane);  // no TASK between two chunks (BUF-8)
     RemoteL3Endpoint* const bulk = bulk_endpoint(lane);
+    if (bulk && bulk->copies_by_rma(src.size())) {
+      // ucx: one version-2 control; the runner gets the bytes from `src` (registered meanwhile).
+      const ControlReply reply = bulk->copy_by_rma(
+          wire::ControlName::COPY_TO_REMOTE, rma_request(id, offset),
+          {const_cast<std::byte*>(src.data()), src.size()}, control_deadline());
+      if (!reply.ok)
+        throw ControlError(fmt::format("{}: buffer {} of worker {}: the RMA copy of {} bytes failed (the range is "
+                                       "unspecified): {}", api, id.buffer_id, id.owner, src.size(), reply.error));
+      flush_due();
+      return;
+    }
     const uint64_t chunk = copy_chunk(id.owner);
     for (uint64_t done = 0; done < src.size();) {
       const uint64_t n = std::min<uint64_t>(chunk, src.size() - done);
@@ -137,6 +158,16 @@ void RemoteMemory::copy_from(const RemoteBufferHandle& src, uint64_t offset, std
     if (!use.capture(rec)) throw std::invalid_argument(fmt::format("{}: handle was released (buffer {})", api, id.buffer_id));
     Engine::LaneHold hold = engine_.hold_lane(lane);
     RemoteL3Endpoint* const bulk = bulk_endpoint(lane);
+    if (bulk && bulk->copies_by_rma(dst.size())) {
+      // ucx: one version-2 control; the runner puts the bytes into `dst` (registered meanwhile).
+      const ControlReply reply =
+          bulk->copy_by_rma(wire::ControlName::COPY_FROM_REMOTE, rma_request(id, offset), dst, control_deadline());
+      if (!reply.ok)
+        throw ControlError(fmt::format("{}: buffer {} of worker {}: the RMA copy of {} bytes failed (the destination "
+                                       "is unspecified): {}", api, id.buffer_id, id.owner, dst.size(), reply.error));
+      flush_due();
+      return;
+    }
     const uint64_t chunk = copy_chunk(id.owner);
     for (uint64_t done = 0; done < dst.size();) {
       const uint64_t n = std::min<uint64_t>(chunk, dst.size() - done);

@@ -28,6 +28,10 @@
 #include "wire/buffer_controls.h"
 #include "wire/remote_desc.h"
 
+namespace echelon::transport {
+class UcxDataPlane;
+}
+
 namespace echelon::session {
 
 // The object names are shared with the daemon, which sweeps a dead runner's objects by prefix.
@@ -43,6 +47,10 @@ struct BufferRegistryConfig {
   int32_t worker_id = 0;
   HostToken host_token{};                 // local_host_token() in the runner
   std::string transport_profile = "host_tcp";  // the session's profile; exports carry it
+  // ucx sessions: the runner's data plane (RMA) and the parent's command-worker address, which
+  // version-2 copies reach the parent's memory through. Null / empty on host_tcp.
+  transport::UcxDataPlane* data_plane = nullptr;
+  std::vector<uint8_t> parent_command_worker;
 };
 
 class BufferRegistry {
@@ -74,6 +82,9 @@ class BufferRegistry {
   wire::ImportBufferResult import_buffer(const wire::ImportBufferRequest& request);
   // Idempotent for an already-released mapping with exactly the same key.
   void release_import(const wire::ReleaseImportRequest& request);
+  // COPY_TO_REMOTE / COPY_FROM_REMOTE version 2: the same checks and refusals as version 1, then
+  // the allocation's bytes the runner's RMA reads or writes. Valid until the registry changes.
+  std::span<uint8_t> rma_copy_range(const wire::CopyRmaRequest& request);
 
   // ---- TASK arguments (protocol.md 6.4, 6.5) ----
   // The local backing a REMOTE_DEVICE / REMOTE_WINDOW descriptor names, after the runner rules of

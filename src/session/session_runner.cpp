@@ -29,7 +29,9 @@
 #include "transport/fd.h"
 #include "transport/host_tcp_channel.h"
 #include "transport/secret.h"
-#include "transport/tcp_listener.h"
+#include "remote/strict_json.h"
+#include "transport/ucx_data_plane.h"
+#include "transport/ucx_module.h"
 
 namespace echelon::session {
 
@@ -56,6 +58,8 @@ struct Prestart {
   std::unique_ptr<RunnerRegistries> registries;
   std::unique_ptr<Worker> inner;
   std::unique_ptr<TaskDispatcher> dispatcher;
+  // ucx: the data thread (RMA for version-2 copies and imports). Before `buffers`, which use it.
+  std::unique_ptr<transport::UcxDataPlane> data_plane;
   // Declared after `inner`: destroyed first, so every buffer is released before the inner worker
   // closes, on every path out of run().
   std::unique_ptr<BufferRegistry> buffers;
@@ -104,6 +108,18 @@ void open_buffer_registry(Prestart& p) {
     config.host_token = local_host_token();
   } catch (const std::exception& e) {
     fail_startup("buffer registry", e.what());
+  }
+  if (p.manifest.transport_profile == remote::TransportProfile::UCX) {
+    // Starts UCX threads: the inner worker has forked already (RT-904).
+    try {
+      p.data_plane = transport::UcxDataPlane::create(transport::load_ucx_module(),
+                                                     fmt::format("runner-data w{}", p.manifest.worker_id));
+      config.data_plane = p.data_plane.get();
+      config.parent_command_worker =
+          remote::from_lower_hex(p.manifest.ucx_parent_command_worker_addr, "manifest.ucx_parent_command_worker_addr");
+    } catch (const std::exception& e) {
+      fail_startup("ucx data plane", e.what());
+    }
   }
   p.buffers = std::make_unique<BufferRegistry>(std::move(config));
 }
