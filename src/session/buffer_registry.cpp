@@ -195,13 +195,9 @@ std::span<const uint8_t> BufferRegistry::copy_from_view(const wire::CopyRequest&
 }
 
 std::span<uint8_t> BufferRegistry::rma_copy_range(const wire::CopyRmaRequest& request) {
-  require_this_worker(request.worker_id, "worker_id");
-  OwnerEntry& entry = live_owner(request.buffer_id, request.generation);
-  if (!range_inside(request.offset, request.size, entry.backing.size()))
-    refuse(WireStatus::REJECTED, fmt::format("copy range {} lies outside buffer {} ({} bytes)",
-                                             range_text(request.offset, request.size), request.buffer_id,
-                                             entry.backing.size()));
-  return std::span<uint8_t>(reinterpret_cast<uint8_t*>(entry.backing.data()) + request.offset, request.size);
+  // Version 1's checks exactly: the head of a COPY_TO_REMOTE v1 names the same fields.
+  return copy_to_destination(
+      wire::CopyToView{request.worker_id, request.buffer_id, request.generation, request.offset, request.size, {}});
 }
 
 wire::ExportBufferResult BufferRegistry::export_buffer(const wire::ExportBufferRequest& request) {
