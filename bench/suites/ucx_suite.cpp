@@ -1,29 +1,43 @@
-// ucx: raw UCP put bandwidth between two processes through the UCX module (libechelon_ucx.so,
-// loaded like the ucx profile loads it). Both sides are forked from this (UCX-free) process and set
-// their own UCX_TLS before creating their context, so other suites of `all` never see UCX state.
-// The target registers a 64 MiB buffer and exports {worker address, packed rkey, address}; the
-// initiator puts its (registered) 64 MiB source there and flushes to remote completion, per
-// repetition. Figures (GB/s = 1e9 bytes/s, median over repetitions):
-//   ucx_put_bw_gb_per_s      UCX_TLS=posix,self (shared memory)
-//   ucx_put_bw_tcp_gb_per_s  UCX_TLS=tcp,self with UCX_NET_DEVICES=lo
-// The profile figures of the issue (remote RTT and copies over ucx) need the full profile and are
-// not printed here.
+// ucx: the ucx transport profile against its raw baselines, each configuration in a forked child
+// that sets UCX_TLS before creating any UCX object, so other suites of `all` never see UCX state.
+//
+// Raw UCP put bandwidth between two processes through the UCX module (libechelon_ucx.so): the
+// target registers a 64 MiB buffer and exports {worker address, packed rkey, address}; the
+// initiator puts its (registered) 64 MiB source there and flushes to remote completion.
+//   ucx_put_bw_gb_per_s / ucx_put_bw_tcp_gb_per_s       UCX_TLS=posix,self / tcp,self (lo)
+// The profile: a real daemon and runner on loopback, a parent Worker with transport "ucx".
+//   ucx_remote_rtt_us_p50 / _tcp                          one no-op remote task per run()
+//   host_tcp_remote_rtt_us_p50                            the same on host_tcp, interleaved with
+//                                                         the posix one (same machine state)
+//   ucx_rtt_over_host_tcp                                 goal <= 1
+//   ucx_copy_to_remote_gb_per_s / ucx_copy_from_remote_gb_per_s / _tcp
+//                                                         256 MiB remote_copy_to / _from (version-2
+//                                                         RMA copies)
+//   ucx_copy_over_put / ucx_copy_over_put_tcp             lower copy figure over the put bandwidth
+//                                                         of the same transports (goal >= 0.6)
+// GB/s = 1e9 bytes/s; every figure is a median over repetitions.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench_remote.h"
 #include "bench_stats.h"
 #include "bench_suite.h"
+#include "echelon/remote_buffer.h"
+#include "echelon/remote_worker.h"
+#include "echelon/worker.h"
 #include "loopback_tcp.h"
 #include "transport/ucx_module.h"
 
@@ -168,13 +182,101 @@ double put_bandwidth(const char* tls, int reps) {
   return rate;
 }
 
+// ---- the profile --------------------------------------------------------------------------------
+
+struct ProfileFigures {
+  double rtt_us_p50 = 0;
+  double host_tcp_rtt_us_p50 = 0;
+  double copy_to_gb_per_s = 0;
+  double copy_from_gb_per_s = 0;
+};
+
+const RemoteCallable& noop_entry() {
+  static const RemoteCallable entry = RemoteCallable::native("echelon_bench:bench_noop");
+  return entry;
+}
+
+constexpr uint64_t kCopyBytes = uint64_t{256} << 20;
+
+// In the child: one ucx session and one host_tcp session on the same daemon; single-task runs
+// alternate between them, then the ucx session copies 256 MiB each way.
+ProfileFigures measure_profile(int runs, int copy_reps) {
+  remote::LocalDaemon daemon(bench_daemon_options());  // inherits UCX_TLS: its runners use it
+  Worker w(4, bench_parent_options());
+  RemoteWorkerSpec ucx_spec = bench_loopback_spec(daemon);
+  ucx_spec.transport_profile = "ucx";
+  const WorkerId ucx_id = w.add_remote_worker(ucx_spec);
+  const WorkerId tcp_id = w.add_remote_worker(bench_loopback_spec(daemon));
+  const auto noop = w.register_callable(noop_entry(), {ucx_id, tcp_id});
+  w.init();
+  std::vector<double> rtt, tcp_rtt;
+  for (int i = 0; i < runs; ++i) {
+    auto t0 = BenchClock::now();
+    w.run([&](Orchestrator& o) { o.submit_next_level(noop, TaskArgs{}, {}, ucx_id); });
+    rtt.push_back(elapsed_us(t0));
+    t0 = BenchClock::now();
+    w.run([&](Orchestrator& o) { o.submit_next_level(noop, TaskArgs{}, {}, tcp_id); });
+    tcp_rtt.push_back(elapsed_us(t0));
+  }
+  const RemoteBufferHandle buf = w.remote_malloc(ucx_id, kCopyBytes);
+  std::vector<std::byte> src(kCopyBytes, std::byte{0x3C}), dst(kCopyBytes, std::byte{0});
+  std::vector<double> to, from;
+  for (int i = 0; i < copy_reps; ++i) {
+    auto t0 = BenchClock::now();
+    w.remote_copy_to(buf, 0, src);
+    to.push_back(static_cast<double>(kCopyBytes) / (elapsed_us(t0) * 1e3));
+    t0 = BenchClock::now();
+    w.remote_copy_from(buf, 0, dst);
+    from.push_back(static_cast<double>(kCopyBytes) / (elapsed_us(t0) * 1e3));
+  }
+  if (dst != src) throw std::runtime_error("the bytes copied back differ from the bytes copied out");
+  w.remote_free(buf);
+  w.close();
+  if (!daemon.stop()) throw std::runtime_error("the bench daemon did not exit on SIGTERM");
+  return ProfileFigures{median(rtt), median(tcp_rtt), median(to), median(from)};
+}
+
+ProfileFigures profile_figures(const char* tls, int runs, int copy_reps) {
+  int result[2];
+  if (::pipe2(result, O_CLOEXEC) != 0) die("pipe2");
+  const pid_t child = fork_side(tls, [&] {
+    const ProfileFigures f = measure_profile(runs, copy_reps);
+    if (::write(result[1], &f, sizeof f) != sizeof f) die("ucx suite: result pipe");
+  });
+  ::close(result[1]);
+  ProfileFigures f;
+  const bool got = ::read(result[0], &f, sizeof f) == sizeof f;
+  ::close(result[0]);
+  if (!exited_ok(child) || !got) {
+    std::fprintf(stderr, "echelon-bench ucx: the UCX_TLS=%s profile measurement failed (see above)\n", tls);
+    std::exit(1);
+  }
+  return f;
+}
+
 void run(const BenchOptions& opts, Report& report) {
   // Shared-memory puts on UCX 1.13 are emulated with acknowledged messages, so they need both
   // processes scheduled promptly and drop sharply when other work competes for the cores; the
   // median over repetitions keeps one bad repetition out of the figure.
   const int reps = opts.quick ? 5 : 20;
-  report.figure("ucx_put_bw_gb_per_s", put_bandwidth("posix,self", reps));
-  report.figure("ucx_put_bw_tcp_gb_per_s", put_bandwidth("tcp,self", reps));
+  const double put = put_bandwidth("posix,self", reps);
+  const double put_tcp = put_bandwidth("tcp,self", reps);
+  report.figure("ucx_put_bw_gb_per_s", put);
+  report.figure("ucx_put_bw_tcp_gb_per_s", put_tcp);
+  const int runs = opts.quick ? 1000 : 10000;
+  const int copy_reps = opts.quick ? 3 : 7;
+  const ProfileFigures shm = profile_figures("posix,self", runs, copy_reps);
+  const ProfileFigures tcp = profile_figures("tcp,self", runs, copy_reps);
+  report.figure("ucx_remote_rtt_us_p50", shm.rtt_us_p50);
+  report.figure("ucx_remote_rtt_tcp_us_p50", tcp.rtt_us_p50);
+  report.figure("host_tcp_remote_rtt_us_p50", shm.host_tcp_rtt_us_p50);
+  report.figure("ucx_rtt_over_host_tcp", shm.rtt_us_p50 / shm.host_tcp_rtt_us_p50);
+  report.figure("ucx_copy_to_remote_gb_per_s", shm.copy_to_gb_per_s);
+  report.figure("ucx_copy_from_remote_gb_per_s", shm.copy_from_gb_per_s);
+  report.figure("ucx_copy_to_remote_tcp_gb_per_s", tcp.copy_to_gb_per_s);
+  report.figure("ucx_copy_from_remote_tcp_gb_per_s", tcp.copy_from_gb_per_s);
+  report.figure("ucx_copy_over_put", std::min(shm.copy_to_gb_per_s, shm.copy_from_gb_per_s) / put);
+  report.figure("ucx_copy_over_put_tcp", std::min(tcp.copy_to_gb_per_s, tcp.copy_from_gb_per_s) / put_tcp);
 }
 
 #else
@@ -187,6 +289,9 @@ void run(const BenchOptions&, Report&) {
 
 }  // namespace
 
-ECHELON_BENCH_SUITE(ucx, "ucx", "raw UCP put bandwidth between two processes (posix,self and tcp,self)", run);
+ECHELON_BENCH_SUITE(ucx, "ucx",
+                    "the ucx profile (remote RTT, RMA copies) against raw UCP puts and host_tcp, for posix,self "
+                    "and tcp,self",
+                    run);
 
 }  // namespace echelon::bench
