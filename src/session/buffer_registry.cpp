@@ -3,12 +3,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <limits>
 
 #include "session/buffer_refusal.h"
 #include "session/host_tcp_export_descriptor.h"
+#include "session/ucx_export_descriptor.h"
+#include "transport/ucx_data_plane.h"
 #include "remote/session_shm_names.h"
 #include "wire/wire_error.h"
 
@@ -25,6 +29,11 @@ bool range_inside(uint64_t offset, uint64_t size, uint64_t total) { return size 
 
 std::string range_text(uint64_t offset, uint64_t size) { return fmt::format("[{}, +{})", offset, size); }
 
+// Bounds one task's copy-in or copy-out (and a key release): a stalled owner must not hold the
+// command loop forever. As version-2 copies (buffer_control_handler.cpp).
+constexpr auto kRmaTaskBound = std::chrono::seconds(300);
+constexpr auto kRmaReleaseBound = std::chrono::seconds(10);
+
 AccessMode access_mode(uint32_t flags) {
   const bool r = flags & wire::REMOTE_BUFFER_ACCESS_READ, w = flags & wire::REMOTE_BUFFER_ACCESS_WRITE;
   return r && w ? AccessMode::READWRITE : w ? AccessMode::WRITE : AccessMode::READ;
@@ -38,7 +47,21 @@ std::string system_reason(const HostBufferError& e) {
 
 }  // namespace
 
-BufferRegistry::BufferRegistry(BufferRegistryConfig config) : config_(std::move(config)) {}
+BufferRegistry::BufferRegistry(BufferRegistryConfig config)
+    : config_(std::move(config)), foreign_peers_(foreign_host_token_hook()) {}
+
+bool BufferRegistry::same_host(const HostToken& token) const { return !foreign_peers_ && token == config_.host_token; }
+
+void BufferRegistry::release_remote_key(const ImportEntry& entry) const noexcept {
+  if (!entry.rma || config_.data_plane == nullptr) return;
+  try {
+    config_.data_plane->release_remote_key(entry.owner_worker_addr, entry.packed_rkey,
+                                           transport::Clock::now() + kRmaReleaseBound);
+  } catch (const std::exception& e) {
+    spdlog::warn("session {:016x}: releasing the remote key of import {}: {}", config_.session_id, entry.key.import_id,
+                 e.what());
+  }
+}
 
 BufferRegistry::~BufferRegistry() { release_all(); }
 
@@ -48,9 +71,15 @@ void BufferRegistry::release_all() noexcept {
   if (!imports_.empty() || !owners_.empty())
     spdlog::debug("session {:016x}: releasing {} imports and {} allocations", config_.session_id, imports_.size(),
                   owners_.size());
-  for (auto& [id, entry] : imports_) released_imports_.emplace(id, entry.key);
+  for (auto& [id, entry] : imports_) {
+    released_imports_.emplace(id, entry.key);
+    release_remote_key(entry);
+  }
   imports_.clear();
-  for (auto& [id, entry] : owners_) freed_.emplace(id, entry.generation);
+  for (auto& [id, entry] : owners_) {
+    freed_.emplace(id, entry.generation);
+    entry.registration.reset();  // ucp_mem_unmap before the shared memory goes
+  }
   owners_.clear();
 }
 
@@ -111,6 +140,13 @@ wire::AllocResult BufferRegistry::alloc(const wire::AllocRequest& request) {
     refuse(WireStatus::REJECTED,
            fmt::format("cannot allocate {} bytes of shared memory: {}", request.nbytes, system_reason(e)));
   }
+  if (config_.data_plane != nullptr) {
+    try {  // ucx: registered for peers' RMA (buffers.md 9.3 "Allocations"); a failure unlinks the object
+      entry.registration = config_.data_plane->register_memory(entry.backing.data(), entry.backing.size());
+    } catch (const std::exception& e) {
+      refuse(WireStatus::REJECTED, fmt::format("cannot register {} bytes for RMA: {}", request.nbytes, e.what()));
+    }
+  }
   owners_.emplace(buffer_id, std::move(entry));
   ++next_buffer_id_;  // only a successful allocation consumes an id
   spdlog::debug("session {:016x}: allocated buffer {} ({} bytes)", config_.session_id, buffer_id, request.nbytes);
@@ -140,6 +176,7 @@ void BufferRegistry::free(const wire::BufferRef& ref) {
   // Export registrations live in the entry and go with it; peers' imports keep their own mappings
   // (the parent defers the free until no import is live, buffers.md 6).
   freed_.emplace(ref.buffer_id, ref.generation);
+  it->second.registration.reset();  // ucp_mem_unmap before the shared memory goes
   owners_.erase(it);
   spdlog::debug("session {:016x}: freed buffer {}", config_.session_id, ref.buffer_id);
 }
@@ -234,13 +271,26 @@ wire::ExportBufferResult BufferRegistry::export_buffer(const wire::ExportBufferR
   result.offset = reg->offset;
   result.nbytes = reg->nbytes;
   result.export_id = reg->export_id;
-  result.remote_addr = 0;  // echelon: no runner address crosses the wire (buffers.md 9.2)
   result.rkey_or_token = reg->export_id;
   result.ub_ldst_va = 0;
   result.access_flags = reg->access_flags;
   result.transport_profile = config_.transport_profile;
-  result.transport_descriptor =
-      encode_host_tcp_export_descriptor(HostTcpExportDescriptor{config_.host_token, entry.backing.shm_name()});
+  if (entry.registration) {
+    // ucx (9.3 "Export"): RMA needs the owner's address of the range start and the packed key.
+    result.remote_addr = reinterpret_cast<uint64_t>(entry.backing.data()) + reg->offset;
+    try {
+      result.transport_descriptor = encode_ucx_export_descriptor(
+          UcxExportDescriptor{config_.host_token, std::string(entry.backing.shm_name()), config_.data_plane->address(),
+                              entry.registration->packed_rkey()});
+    } catch (const wire::WireError& e) {
+      refuse(WireStatus::REJECTED, fmt::format("the ucx export descriptor of buffer {} does not fit: {}",
+                                               request.buffer_id, e.what()));
+    }
+  } else {
+    result.remote_addr = 0;  // host_tcp: no runner address crosses the wire (buffers.md 9.2)
+    result.transport_descriptor =
+        encode_host_tcp_export_descriptor(HostTcpExportDescriptor{config_.host_token, entry.backing.shm_name()});
+  }
   return result;
 }
 
@@ -264,28 +314,53 @@ wire::ImportBufferResult BufferRegistry::import_buffer(const wire::ImportBufferR
       (request.requested_access_flags & ~ex.access_flags) != 0)
     refuse(WireStatus::REJECTED, fmt::format("requested access {:#x} is not a non-empty subset of the export's {:#x}",
                                              request.requested_access_flags, ex.access_flags));
-  HostTcpExportDescriptor desc;
-  try {
-    desc = decode_host_tcp_export_descriptor(ex.transport_descriptor);
-  } catch (const wire::WireError& e) {
-    refuse(WireStatus::REJECTED, fmt::format("the export's host_tcp descriptor is malformed ({})", wire::to_string(e.code())));
-  }
-  if (desc.host_token != config_.host_token)
-    refuse(WireStatus::UNSUPPORTED, "host_tcp peer import needs owner and importer on the same host");
-  // Only an owner allocation of this naming scheme, for the exported buffer id, may be mapped:
-  // a descriptor cannot point the importer at an arbitrary shared-memory object.
-  const auto parsed = parse_session_shm_name(desc.shm_name);
-  if (!parsed || parsed->kind != ShmKind::OWNER || parsed->counter != ex.buffer_id)
-    refuse(WireStatus::REJECTED, fmt::format("the export's host_tcp descriptor does not name buffer {}", ex.buffer_id));
-
+  const bool ucx = config_.data_plane != nullptr;
+  const char* profile = ucx ? "ucx" : "host_tcp";
+  HostToken token{};
+  std::string shm_name;
   ImportEntry entry;
+  try {
+    if (ucx) {
+      UcxExportDescriptor d = decode_ucx_export_descriptor(ex.transport_descriptor);
+      token = d.host_token;
+      shm_name = std::move(d.shm_name);
+      entry.owner_worker_addr = std::move(d.owner_worker_addr);
+      entry.packed_rkey = std::move(d.packed_rkey);
+    } else {
+      HostTcpExportDescriptor d = decode_host_tcp_export_descriptor(ex.transport_descriptor);
+      token = d.host_token;
+      shm_name = std::move(d.shm_name);
+    }
+  } catch (const wire::WireError& e) {
+    refuse(WireStatus::REJECTED, fmt::format("the export's {} descriptor is malformed ({})", profile, wire::to_string(e.code())));
+  }
   entry.key = ImportKey{ex.owner_worker_id, ex.buffer_id, ex.generation, next_import_id_};
   entry.offset = ex.offset;
   entry.nbytes = ex.nbytes;
   entry.access_flags = request.requested_access_flags;
+  if (!same_host(token)) {
+    if (!ucx) refuse(WireStatus::UNSUPPORTED, "host_tcp peer import needs owner and importer on the same host");
+    // ucx, another host (9.3 "Import"): recorded for per-task RMA, nothing mapped. The data plane
+    // connects to the owner's data worker and unpacks the key on first use.
+    if (ex.remote_addr == 0) refuse(WireStatus::REJECTED, "the ucx export carries no owner address");
+    entry.rma = true;
+    entry.remote_addr = ex.remote_addr;
+    const uint64_t import_id = next_import_id_++;
+    imports_.emplace(import_id, std::move(entry));
+    spdlog::debug("session {:016x}: imported buffer {} of worker {} as RMA import {}", config_.session_id,
+                  ex.buffer_id, ex.owner_worker_id, import_id);
+    return import_result(request, import_id);
+  }
+  entry.owner_worker_addr.clear();
+  entry.packed_rkey.clear();
+  // Only an owner allocation of this naming scheme, for the exported buffer id, may be mapped:
+  // a descriptor cannot point the importer at an arbitrary shared-memory object.
+  const auto parsed = parse_session_shm_name(shm_name);
+  if (!parsed || parsed->kind != ShmKind::OWNER || parsed->counter != ex.buffer_id)
+    refuse(WireStatus::REJECTED, fmt::format("the export's {} descriptor does not name buffer {}", profile, ex.buffer_id));
   try {
     // Mapped from the object's first byte, so descriptor offsets (owner-relative) are view offsets.
-    entry.mapping = HostBuffer::open_named(desc.shm_name, ex.offset + ex.nbytes, access_mode(entry.access_flags));
+    entry.mapping = HostBuffer::open_named(shm_name, ex.offset + ex.nbytes, access_mode(entry.access_flags));
   } catch (const HostBufferError& e) {
     if (e.sys_errno() == ENOENT)
       refuse(WireStatus::NOT_FOUND,
@@ -297,7 +372,12 @@ wire::ImportBufferResult BufferRegistry::import_buffer(const wire::ImportBufferR
   imports_.emplace(import_id, std::move(entry));
   spdlog::debug("session {:016x}: imported buffer {} of worker {} as import {}", config_.session_id, ex.buffer_id,
                 ex.owner_worker_id, import_id);
+  return import_result(request, import_id);
+}
 
+wire::ImportBufferResult BufferRegistry::import_result(const wire::ImportBufferRequest& request,
+                                                       uint64_t import_id) const {
+  const wire::ExportBufferResult& ex = request.export_desc;
   wire::ImportBufferResult result;
   result.importer_worker_id = config_.worker_id;
   result.owner_worker_id = ex.owner_worker_id;
@@ -308,7 +388,7 @@ wire::ImportBufferResult BufferRegistry::import_buffer(const wire::ImportBufferR
   result.offset = ex.offset;
   result.nbytes = ex.nbytes;
   result.remote_addr = 0;
-  result.rkey_or_token = import_id;  // host_tcp: TASK descriptors carry the import id here
+  result.rkey_or_token = import_id;  // TASK descriptors carry the import id here (both profiles)
   result.ub_ldst_va = 0;
   result.access_flags = request.requested_access_flags;
   result.transport_profile = config_.transport_profile;
@@ -328,6 +408,7 @@ void BufferRegistry::release_import(const wire::ReleaseImportRequest& request) {
   if (const auto it = imports_.find(request.import_id); it != imports_.end()) {
     if (!(it->second.key == key)) mismatch(it->second.key, "live");
     released_imports_.emplace(request.import_id, key);
+    release_remote_key(it->second);  // RMA import: ucp_rkey_destroy of the cached key
     imports_.erase(it);  // unmaps this importer's view only; the owner's object is untouched
     return;
   }
@@ -376,21 +457,71 @@ const BufferRegistry::ImportEntry& BufferRegistry::live_import(int32_t owner, ui
          fmt::format("no import of buffer {} of worker {} exists on this worker", buffer_id, owner));
 }
 
-BufferDescriptor BufferRegistry::resolve_import(const wire::RemoteTensorDescWire& desc) const {
-  // host_tcp carries the importer-local import id in rkey_or_token (protocol.md 6.4).
+const BufferRegistry::ImportEntry& BufferRegistry::checked_import(const wire::RemoteTensorDescWire& desc) const {
+  // The importer-local import id travels in rkey_or_token (protocol.md 6.4).
   const ImportEntry& entry = live_import(desc.owner_worker_id, desc.buffer_id, desc.generation, desc.rkey_or_token);
   if (desc.offset < entry.offset || !range_inside(desc.offset - entry.offset, desc.nbytes, entry.nbytes))
     refuse(WireStatus::REJECTED, fmt::format("range {} lies outside the imported range {} of buffer {}",
                                              range_text(desc.offset, desc.nbytes), range_text(entry.offset, entry.nbytes),
                                              desc.buffer_id));
+  return entry;
+}
+
+BufferDescriptor BufferRegistry::resolve_import(const wire::RemoteTensorDescWire& desc) const {
+  const ImportEntry& entry = checked_import(desc);
+  if (entry.rma)
+    refuse(WireStatus::REJECTED, fmt::format("import {} of buffer {} is reached by RMA and has no local mapping",
+                                             entry.key.import_id, desc.buffer_id));
   return entry.mapping.descriptor();  // grant = the import's access
 }
 
-HostBuffer BufferRegistry::make_inline_buffer(uint64_t nbytes) {
+std::optional<BufferRegistry::RmaImport> BufferRegistry::rma_import(const wire::RemoteTensorDescWire& desc) const {
+  const ImportEntry& entry = checked_import(desc);
+  if (!entry.rma) return std::nullopt;
+  return RmaImport{entry.key.import_id, entry.key.owner_worker_id, entry.key.buffer_id, entry.access_flags};
+}
+
+const BufferRegistry::ImportEntry& BufferRegistry::rma_entry(uint64_t import_id, uint64_t offset, uint64_t bytes) const {
+  const auto it = imports_.find(import_id);
+  if (it == imports_.end() || !it->second.rma || config_.data_plane == nullptr)
+    throw Error(fmt::format("import {} is not a live RMA import", import_id));
+  const ImportEntry& e = it->second;
+  if (offset < e.offset || !range_inside(offset - e.offset, bytes, e.nbytes))
+    throw Error(fmt::format("range {} lies outside the imported range {} of import {}", range_text(offset, bytes),
+                            range_text(e.offset, e.nbytes), import_id));
+  return e;
+}
+
+void BufferRegistry::rma_get(uint64_t import_id, uint64_t offset, std::span<uint8_t> local) {
+  const ImportEntry& e = rma_entry(import_id, offset, local.size());
+  const transport::RemoteRange range{e.owner_worker_addr, e.remote_addr + (offset - e.offset), e.packed_rkey};
+  try {
+    config_.data_plane->get(range, local.data(), local.size(), transport::Clock::now() + kRmaTaskBound);
+  } catch (const std::exception& ex) {
+    throw Error(fmt::format("copying in {} bytes of import {} (buffer {} of worker {}) failed: {}", local.size(),
+                            import_id, e.key.buffer_id, e.key.owner_worker_id, ex.what()));
+  }
+}
+
+void BufferRegistry::rma_put_runs(uint64_t import_id, uint64_t offset, const uint8_t* local_base,
+                                  std::span<const transport::ByteRun> runs) {
+  uint64_t end = 0;
+  for (const auto& r : runs) end = std::max<uint64_t>(end, r.offset + r.length);
+  const ImportEntry& e = rma_entry(import_id, offset, end);
+  const transport::RemoteRange range{e.owner_worker_addr, e.remote_addr + (offset - e.offset), e.packed_rkey};
+  try {
+    config_.data_plane->put_runs(range, local_base, runs, transport::Clock::now() + kRmaTaskBound);
+  } catch (const std::exception& ex) {
+    throw Error(fmt::format("writing back {} changed runs of import {} (buffer {} of worker {}) failed: {}",
+                            runs.size(), import_id, e.key.buffer_id, e.key.owner_worker_id, ex.what()));
+  }
+}
+
+HostBuffer BufferRegistry::make_inline_buffer(uint64_t nbytes, AccessMode access) {
   if (next_inline_id_ > MAX_SHM_COUNTER)
     throw Error("this session has used every inline buffer id its shared-memory names can express");
   HostBuffer b = HostBuffer::create_named(session_shm_name(config_.session_id, ShmKind::INLINE, next_inline_id_),
-                                          nbytes, AccessMode::READ);
+                                          nbytes, access);
   ++next_inline_id_;
   return b;
 }

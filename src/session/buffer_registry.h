@@ -9,6 +9,11 @@
 //   chip and SUB children can map it by name.
 // - Import entries are keyed (owner_worker_id, buffer_id, generation, import_id); on host_tcp an
 //   import maps the owner's object by name, which needs both runners on one host.
+// - ucx (9.3): every allocation is also registered for RMA with the session's data plane (the
+//   registration goes before the shared memory); exports carry the owner's address of the range
+//   and a UcxExportDescriptor. An import whose host token is this runner's maps the object as on
+//   host_tcp (zero copy); any other is an RMA import that records the owner's data worker, address
+//   and packed key, maps nothing, and is copied in / out per task (task_args_materialiser.h).
 //
 // Every operation either applies completely or throws BufferRefusal with the code of the
 // buffers.md 5 table and changes nothing. The registry is used by the command-loop thread only
@@ -18,18 +23,22 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 #include "echelon/buffer.h"
 #include "echelon/host_buffer.h"
 #include "remote/session_shm_names.h"
 #include "session/host_token.h"
+#include "transport/ucx/ucx_api.h"
 #include "wire/buffer_controls.h"
 #include "wire/remote_desc.h"
 
 namespace echelon::transport {
 class UcxDataPlane;
+struct ByteRun;
 }
 
 namespace echelon::session {
@@ -92,10 +101,30 @@ class BufferRegistry {
   // object mapped from its first byte, so the view's byte_offset is desc.offset. Owner entries
   // grant READWRITE, imports their granted access.
   BufferDescriptor resolve_owner(const wire::RemoteTensorDescWire& desc) const;
+  // A mapped (same-host) import only; an RMA import is REJECTED here (see rma_import).
   BufferDescriptor resolve_import(const wire::RemoteTensorDescWire& desc) const;
 
-  // A fresh per-task inline buffer named /es<session>_i<n> (grant READ; released by the caller).
-  HostBuffer make_inline_buffer(uint64_t nbytes);
+  // An import reached by RMA (ucx, owner on another host): what the materialiser needs.
+  struct RmaImport {
+    uint64_t import_id = 0;
+    int32_t owner_worker_id = 0;
+    uint64_t buffer_id = 0;
+    uint32_t access_flags = 0;  // the import's grant
+  };
+  // After resolve_import's checks: the RMA import a REMOTE_WINDOW descriptor names, or nullopt
+  // when that import is mapped here (then resolve_import gives its backing).
+  std::optional<RmaImport> rma_import(const wire::RemoteTensorDescWire& desc) const;
+  // Blocking RMA on a live RMA import (bounded); `offset` is owner-relative and the range must lie
+  // inside the imported range. Throws echelon::Error naming the import, the buffer and the
+  // transport error. rma_get reads local.size() bytes at `offset`; rma_put_runs writes each run
+  // [o, o + n) of local_base to offset + o, then flushes once.
+  void rma_get(uint64_t import_id, uint64_t offset, std::span<uint8_t> local);
+  void rma_put_runs(uint64_t import_id, uint64_t offset, const uint8_t* local_base,
+                    std::span<const transport::ByteRun> runs);
+
+  // A fresh per-task inline buffer named /es<session>_i<n> (grant `access`, READ by default;
+  // released by the caller).
+  HostBuffer make_inline_buffer(uint64_t nbytes, AccessMode access = AccessMode::READ);
 
   // Releases every import mapping, then frees every owner allocation. Idempotent; never throws.
   void release_all() noexcept;
@@ -120,6 +149,8 @@ class BufferRegistry {
     uint64_t generation = 0;
     HostBuffer backing;
     std::vector<ExportRegistration> exports;
+    // ucx: the RMA registration of `backing`; declared after it, so it goes first.
+    std::unique_ptr<transport::ucx::Registration> registration;
   };
   struct ImportKey {
     int32_t owner_worker_id = 0;
@@ -133,7 +164,13 @@ class BufferRegistry {
     uint64_t offset = 0;  // the imported range, owner-relative
     uint64_t nbytes = 0;
     uint32_t access_flags = 0;
-    HostBuffer mapping;  // the owner's object from its first byte to offset + nbytes
+    HostBuffer mapping;  // the owner's object from its first byte to offset + nbytes (same host)
+    // RMA import (ucx, foreign host): no mapping; the owner's data worker, the owner's address of
+    // `offset` and the packed key of its registration.
+    bool rma = false;
+    std::vector<uint8_t> owner_worker_addr;
+    uint64_t remote_addr = 0;
+    std::vector<uint8_t> packed_rkey;
   };
 
   void require_this_worker(int32_t named, const char* field) const;
@@ -141,8 +178,17 @@ class BufferRegistry {
   OwnerEntry& live_owner(uint64_t buffer_id, uint64_t generation);
   const OwnerEntry& live_owner(uint64_t buffer_id, uint64_t generation) const;
   const ImportEntry& live_import(int32_t owner, uint64_t buffer_id, uint64_t generation, uint64_t import_id) const;
+  // live_import plus the descriptor range inside the imported range.
+  const ImportEntry& checked_import(const wire::RemoteTensorDescWire& desc) const;
+  // The live RMA import `import_id` with [offset, offset + bytes) inside its range, as a RemoteRange.
+  const ImportEntry& rma_entry(uint64_t import_id, uint64_t offset, uint64_t bytes) const;
+  wire::ImportBufferResult import_result(const wire::ImportBufferRequest& request, uint64_t import_id) const;
+  // Whether a peer's host token names this host (false for every peer with the test hook armed).
+  bool same_host(const HostToken& token) const;
+  void release_remote_key(const ImportEntry& entry) const noexcept;
 
   BufferRegistryConfig config_;
+  bool foreign_peers_ = false;  // foreign_host_token_hook()
   uint64_t next_buffer_id_ = 1;
   uint64_t next_export_id_ = 1;
   uint64_t next_import_id_ = 1;

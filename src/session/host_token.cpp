@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <span>
@@ -33,6 +35,25 @@ HostToken local_host_token() {
   const std::string id = text.str();
   if (!in || id.empty()) throw Error(fmt::format("cannot read {}: {}", BOOT_ID_PATH, std::strerror(errno)));
   return host_token_of_boot_id(id);
+}
+
+bool foreign_host_token_hook() {
+  static const bool armed = [] {
+    const char* value = std::getenv("ECHELON_TEST_FOREIGN_HOST_TOKEN");
+    if (!value || !*value) return false;
+#ifdef ECHELON_TEST_HOOKS
+    const bool on = std::string_view(value) == "1";
+    if (on)
+      std::fprintf(stderr, "echelon-l3-session: WARNING: test hook armed: ECHELON_TEST_FOREIGN_HOST_TOKEN=1 (every "
+                           "peer's host token counts as foreign; same-host imports take the RMA path)\n");
+    return on;
+#else
+    std::fprintf(stderr,
+                 "echelon-l3-session: ECHELON_TEST_FOREIGN_HOST_TOKEN is ignored: built without ECHELON_TEST_HOOKS\n");
+    return false;
+#endif
+  }();
+  return armed;
 }
 
 }  // namespace echelon::session

@@ -18,4 +18,10 @@ HostToken host_token_of_boot_id(std::string_view boot_id);
 // Reads /proc/sys/kernel/random/boot_id; throws echelon::Error naming the file when it cannot.
 HostToken local_host_token();
 
+// Test hook (buffers.md 9.3 "Testing"; only in builds with ECHELON_TEST_HOOKS): with
+// ECHELON_TEST_FOREIGN_HOST_TOKEN=1 in the runner's environment every peer's host token counts as
+// foreign, which forces the ucx cross-host (RMA) import path on one host. Read once; the first
+// call logs a WARNING line to stderr when armed. Other values than "1" (or unset) leave it off.
+bool foreign_host_token_hook();
+
 }  // namespace echelon::session

@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <span>
+#include <tuple>
 
 #include "session/buffer_refusal.h"
+#include "transport/ucx_data_plane.h"
 
 namespace echelon::session {
 
@@ -42,6 +46,24 @@ BufferDescriptor resolve(size_t index, const wire::RemoteTensorDescWire& desc, c
   }
 }
 
+// The RMA import a REMOTE_WINDOW descriptor names, or nullopt (mapped here, or another space).
+std::optional<BufferRegistry::RmaImport> rma_import_of(size_t index, const wire::RemoteTensorDescWire& desc,
+                                                       const BufferRegistry& registry) {
+  if (desc.address_space != wire::RemoteAddressSpace::REMOTE_WINDOW) return std::nullopt;
+  try {
+    return registry.rma_import(desc);
+  } catch (const BufferRefusal& e) {
+    throw ArgumentRefused(e.status(), fmt::format("{}: {}", describe(index, desc), e.what()));
+  }
+}
+
+bool grants_write(uint32_t access_flags) { return (access_flags & wire::REMOTE_BUFFER_ACCESS_WRITE) != 0; }
+
+AccessMode grant_of(uint32_t access_flags) {
+  const bool r = access_flags & wire::REMOTE_BUFFER_ACCESS_READ, w = grants_write(access_flags);
+  return r && w ? AccessMode::READWRITE : w ? AccessMode::WRITE : AccessMode::READ;
+}
+
 }  // namespace
 
 MaterialisedArgs materialise_args(const wire::RemoteTaskArgsWire& wire_args, BufferRegistry& registry) {
@@ -49,6 +71,7 @@ MaterialisedArgs materialise_args(const wire::RemoteTaskArgsWire& wire_args, Buf
   std::vector<Tensor> tensors;
   tensors.reserve(wire_args.tensors.size());
   out.inline_buffers.reserve(wire_args.tensors.size());
+  std::vector<std::tuple<size_t, uint64_t, uint64_t>> rma_args;  // (tensor index, import id, owner offset)
   for (size_t i = 0; i < wire_args.tensors.size(); ++i) {
     // The codec already refused these; the registry is what tasks trust, so check again here.
     if (i >= wire_args.remote_desc.size() || !wire_args.remote_desc[i])
@@ -60,7 +83,18 @@ MaterialisedArgs materialise_args(const wire::RemoteTaskArgsWire& wire_args, Buf
                             fmt::format("argument {}: descriptor nbytes {} differs from the placeholder's {}", i,
                                         desc.nbytes, placeholder.buffer.nbytes));
     Tensor local = placeholder;  // keeps ndims, shapes, strides, dtype
-    if (desc.address_space == wire::RemoteAddressSpace::HOST_INLINE) {
+    if (const auto rma = rma_import_of(i, desc, registry)) {
+      // Bound below, once every argument on this import is known.
+      auto stage = std::find_if(out.rma_stages.begin(), out.rma_stages.end(),
+                                [&](const RmaStage& s) { return s.import.import_id == rma->import_id; });
+      if (stage == out.rma_stages.end()) {
+        out.rma_stages.push_back(RmaStage{*rma, desc.offset, desc.offset + desc.nbytes, {}, {}});
+      } else {
+        stage->lo = std::min(stage->lo, desc.offset);
+        stage->hi = std::max(stage->hi, desc.offset + desc.nbytes);
+      }
+      rma_args.emplace_back(tensors.size(), rma->import_id, desc.offset);
+    } else if (desc.address_space == wire::RemoteAddressSpace::HOST_INLINE) {
       out.inline_buffers.push_back(copy_inline_slice(wire_args, desc, registry));
       local.buffer = out.inline_buffers.back().descriptor();
       local.byte_offset = 0;
@@ -72,8 +106,38 @@ MaterialisedArgs materialise_args(const wire::RemoteTaskArgsWire& wire_args, Buf
     }
     tensors.push_back(local);
   }
+  for (RmaStage& stage : out.rma_stages) {
+    const BufferRegistry::RmaImport& im = stage.import;
+    // One byte at least, as for inline slices: a zero-byte argument still binds a backing.
+    stage.staging = registry.make_inline_buffer(std::max<uint64_t>(stage.hi - stage.lo, 1), AccessMode::READWRITE);
+    const std::span<uint8_t> bytes(reinterpret_cast<uint8_t*>(stage.staging.data()), stage.hi - stage.lo);
+    try {
+      if (!bytes.empty()) registry.rma_get(im.import_id, stage.lo, bytes);
+    } catch (const std::exception& e) {
+      throw ArgumentRefused(wire::WireStatus::FAILED, e.what());
+    }
+    if (grants_write(im.access_flags)) stage.snapshot.assign(bytes.begin(), bytes.end());
+  }
+  for (const auto& [index, import_id, offset] : rma_args) {
+    const RmaStage& stage = *std::find_if(out.rma_stages.begin(), out.rma_stages.end(),
+                                          [&](const RmaStage& s) { return s.import.import_id == import_id; });
+    BufferDescriptor view = stage.staging.descriptor();
+    view.access = grant_of(stage.import.access_flags);  // the import's grant, not the staging's
+    tensors[index].buffer = view;
+    tensors[index].byte_offset = offset - stage.lo;
+  }
   out.args = TaskArgs::from_dispatched(std::move(tensors), wire_args.scalars);
   return out;
+}
+
+void write_back(MaterialisedArgs& materialised, BufferRegistry& registry) {
+  for (RmaStage& stage : materialised.rma_stages) {
+    if (!grants_write(stage.import.access_flags) || stage.snapshot.empty()) continue;
+    const std::span<const uint8_t> current(reinterpret_cast<const uint8_t*>(stage.staging.data()), stage.snapshot.size());
+    const std::vector<transport::ByteRun> runs = transport::changed_runs(stage.snapshot, current);
+    if (runs.empty()) continue;  // a read-only use writes nothing back
+    registry.rma_put_runs(stage.import.import_id, stage.lo, current.data(), runs);
+  }
 }
 
 }  // namespace echelon::session

@@ -28,13 +28,24 @@ wire::CompletionPayload TaskDispatcher::run(uint64_t sequence, const wire::TaskP
   } catch (const std::exception& e) {
     return failure(sequence, wire::WireStatus::FAILED, digest, fmt::format("materialising arguments: {}", e.what()));
   }
+  std::string run_error;
   try {
     inner.run(live->entry.orch, materialised.args, task.config);
   } catch (const std::exception& e) {
-    return failure(sequence, wire::WireStatus::FAILED, digest, e.what());
+    run_error = e.what();
+    if (run_error.empty()) run_error = "task failed";
   } catch (...) {
-    return failure(sequence, wire::WireStatus::FAILED, digest, "unknown exception");
+    run_error = "unknown exception";
   }
+  // RMA imports (ucx, buffers.md 9.3): the task's writes reach the owner before its COMPLETION,
+  // as a mapped import's would have - a failed task's partial writes included.
+  try {
+    write_back(materialised, buffers);
+  } catch (const std::exception& e) {
+    return failure(sequence, wire::WireStatus::FAILED, digest,
+                   run_error.empty() ? std::string(e.what()) : fmt::format("{}; then {}", run_error, e.what()));
+  }
+  if (!run_error.empty()) return failure(sequence, wire::WireStatus::FAILED, digest, run_error);
   return wire::make_completion(sequence, wire::WireStatus::OK, "");
 }
 

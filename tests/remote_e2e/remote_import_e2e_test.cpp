@@ -2,8 +2,15 @@
 // two real runners on one host. The owner's allocation is exported, imported by the peer, written
 // by a task on the peer through the imported view, read back on the owner, then released and freed
 // with nothing of either session left in /dev/shm.
+//
+// On ucx (buffers.md 9.3, BUF-26) the same tests take the same-host zero-copy path; the RemoteImportRma
+// tests arm ECHELON_TEST_FOREIGN_HOST_TOKEN=1 in the daemon's runners, so every import is a cross-host
+// one: no mapping, the arguments copied in by RMA per task and the changed bytes put back before
+// COMPLETION.
 
 #include <array>
+#include <chrono>
+#include <optional>
 #include <cstring>
 #include <set>
 #include <span>
@@ -102,6 +109,125 @@ TEST_F(RemoteImportE2E, PeerTaskWritesOwnerBytesThroughImport) {
   w.close();
   EXPECT_TRUE(objects_with_prefix(owner_prefix).empty());
   EXPECT_TRUE(objects_with_prefix(peer_prefix).empty());
+}
+
+const ChipCallable& sum_u8() {
+  static const ChipCallable k =
+      ChipCallable::from_file(std::string(ECHELON_SESSION_KERNEL_DIR) + "/libsession_kernel_sum_u8.so");
+  return k;
+}
+
+// session_chip_sum: `out` (one UINT64 on the same worker) = sum of the bytes of `in` (read only).
+TaskArgs sum_of(const RemoteBufferHandle& in, const RemoteBufferHandle& out) {
+  TaskArgs args;
+  args.add(RemoteTensorRef(in, 0, {static_cast<uint32_t>(in.nbytes())}, DataType::UINT8), TensorTag::INPUT);
+  args.add(RemoteTensorRef(out, 0, {1}, DataType::UINT64), TensorTag::OUTPUT_EXISTING);
+  std::array<uint64_t, 4> digest_words{};  // the kernel's digest, eight bytes per scalar
+  std::memcpy(digest_words.data(), sum_u8().identity().digest.data(), sizeof digest_words);
+  for (const uint64_t word : digest_words) args.add_scalar_bits(word);
+  return args;
+}
+
+// Two ucx runners of one daemon whose runners treat every peer's host token as foreign: imports
+// take the RMA (copy-in / copy-out) path although both runners share /dev/shm.
+class RemoteImportRma : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!testing_ucx()) GTEST_SKIP() << "the RMA import path exists on the ucx profile only";
+    daemon.emplace(std::string(), std::vector<std::string>{"ECHELON_TEST_FOREIGN_HOST_TOKEN=1"});
+  }
+  void TearDown() override {
+    if (!daemon) return;
+    EXPECT_TRUE(wait_until([&] { return daemon->runners().empty(); })) << "a runner outlived its session";
+    EXPECT_TRUE(daemon->stop()) << "the daemon did not exit on SIGTERM";
+  }
+  void open(Worker& w) {
+    RemoteWorkerSpec s = spec_for(*daemon);
+    s.num_chips = 1;
+    owner = w.add_remote_worker(s);
+    peer = w.add_remote_worker(s);
+    w.register_inner(RemoteCallable::chip(inc_u8()), {owner, peer});
+    w.register_inner(RemoteCallable::chip(sum_u8()), {owner, peer});
+    inc = w.register_callable(plugin_entry("session_chip_increment"), {owner, peer});
+    sum = w.register_callable(plugin_entry("session_chip_sum"), {owner, peer});
+  }
+  std::optional<Daemon> daemon;
+  WorkerId owner = kNoWorker, peer = kNoWorker;
+  CallableHandle inc, sum;
+};
+
+TEST_F(RemoteImportRma, ImportedBufferRunsOnPeerCopyInOut) {
+  Worker w(4, parent_options());
+  open(w);
+  w.init();
+  EXPECT_NE(daemon->log().find("test hook armed: ECHELON_TEST_FOREIGN_HOST_TOKEN=1"), std::string::npos)
+      << "an armed test hook is logged";
+  constexpr size_t kBytes = size_t{1} << 20;
+  const RemoteBufferHandle buf = w.remote_malloc(owner, kBytes);
+  std::vector<uint8_t> pattern(kBytes);
+  for (size_t i = 0; i < kBytes; ++i) pattern[i] = static_cast<uint8_t>(i * 7 + 3);
+  w.remote_copy_to(buf, 0, std::as_bytes(std::span(pattern)));
+
+  const std::set<std::string> before = mapped_owner_objects(daemon->runners());
+  const RemoteBufferExport ex = w.remote_export(buf, 0, kBytes, REMOTE_ACCESS_READ_WRITE);
+  const RemoteBufferHandle imported = w.remote_import(ex, peer, REMOTE_ACCESS_READ_WRITE);
+  EXPECT_EQ(mapped_owner_objects(daemon->runners()), before) << "an RMA import maps no owner object";
+
+  const auto t0 = std::chrono::steady_clock::now();
+  w.run([&](Orchestrator& o) { o.submit_next_level(inc, increment(imported, 1), {}, peer); });
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("copy-in/out task over %zu bytes: %.1f ms\n", kBytes, ms);
+
+  std::vector<uint8_t> expected = pattern;
+  for (auto& b : expected) ++b;
+  EXPECT_EQ(read_back(w, buf), expected) << "the peer's writes reached the owner before COMPLETION";
+
+  // A task on part of the import writes back only what it changed.
+  w.run([&](Orchestrator& o) {
+    TaskArgs args = increment(imported, 5);
+    TaskArgs part;
+    part.add(RemoteTensorRef(imported, 16, {32}, DataType::UINT8), TensorTag::INOUT);
+    for (size_t i = 0; i < args.scalar_count(); ++i) part.add_scalar_bits(args.scalar_bits(i));
+    o.submit_next_level(inc, part, {}, peer);
+  });
+  for (size_t i = 16; i < 48; ++i) expected[i] = static_cast<uint8_t>(expected[i] + 5);
+  EXPECT_EQ(read_back(w, buf), expected);
+
+  w.remote_release_import(imported);
+  w.remote_free(buf);
+  w.close();
+}
+
+TEST_F(RemoteImportRma, ReadOnlyUseWritesNothingBack) {
+  Worker w(4, parent_options());
+  open(w);
+  w.init();
+  const std::vector<uint8_t> a{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const RemoteBufferHandle buf = w.remote_malloc(owner, a.size());
+  w.remote_copy_to(buf, 0, std::as_bytes(std::span(a)));
+  const RemoteBufferHandle out = w.remote_malloc(peer, 8);
+  const RemoteBufferExport ex = w.remote_export(buf, 0, a.size(), REMOTE_ACCESS_READ_WRITE);
+  const RemoteBufferHandle imported = w.remote_import(ex, peer, REMOTE_ACCESS_READ_WRITE);
+
+  w.run([&](Orchestrator& o) { o.submit_next_level(sum, sum_of(imported, out), {}, peer); });
+  uint64_t total = 0;
+  w.remote_copy_from(out, 0, std::as_writable_bytes(std::span(&total, 1)));
+  EXPECT_EQ(total, 78u) << "the peer task read the owner's bytes through the import";
+  EXPECT_EQ(read_back(w, buf), a) << "a read-only use of a read-write import changed the owner";
+
+  // The owner changes its bytes; the next read-only use sees them and still writes nothing.
+  std::vector<uint8_t> b = a;
+  b[0] = 100;
+  w.remote_copy_to(buf, 0, std::as_bytes(std::span(b)));
+  w.run([&](Orchestrator& o) { o.submit_next_level(sum, sum_of(imported, out), {}, peer); });
+  w.remote_copy_from(out, 0, std::as_writable_bytes(std::span(&total, 1)));
+  EXPECT_EQ(total, 177u);
+  EXPECT_EQ(read_back(w, buf), b);
+
+  w.remote_release_import(imported);
+  w.remote_free(buf);
+  w.remote_free(out);
+  w.close();
 }
 
 }  // namespace
