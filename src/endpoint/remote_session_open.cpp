@@ -69,6 +69,9 @@ transport::ucx::LaneOptions ucx_lane_options(transport::ucx::LaneKind kind, cons
   o.side = transport::ucx::LaneSide::PARENT;
   o.name = fmt::format("parent-{} w{}", kind == transport::ucx::LaneKind::COMMAND ? "command" : "health", m.worker_id);
   o.first_sequence = 0;  // the runner's HELLO, then the replies to requests 1, 2, ...
+  // The endpoint's I/O thread (before it, the attaching thread) drives the worker itself: no
+  // hand-off to a progress thread on either path of a round trip.
+  o.owner_driven = true;
   return o;
 }
 

@@ -19,6 +19,9 @@ std::unique_ptr<transport::UcxLaneChannel> ucx_lane(ucx::LaneKind kind, const re
   o.name = fmt::format("runner-{} w{}", kind == ucx::LaneKind::COMMAND ? "command" : "health", m.worker_id);
   // The parent's first command frame: its HELLO (sequence 0) with authentication, else request 1.
   o.first_sequence = authenticated ? 0 : 1;
+  // The command loop (command lane) and the health thread (health lane) drive their workers
+  // themselves, as they drive their sockets on host_tcp.
+  o.owner_driven = true;
   auto lane = transport::UcxLaneChannel::create(o);
   lane->connect(remote::from_lower_hex(parent_hex, fmt::format("manifest.{}", key)), deadline);
   return lane;

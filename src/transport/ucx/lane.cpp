@@ -4,11 +4,14 @@
 #include <cstdlib>
 #include <string_view>
 
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -53,6 +56,22 @@ UcpLane::UcpLane(std::shared_ptr<UcpContext> context, LaneOptions options)
       expected_(options_.first_sequence) {
   event_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!event_fd_) throw_errno(fmt::format("eventfd for ucx lane '{}'", options_.name), errno);
+  if (options_.owner_driven) {
+    // No thread: the worker is the owner's from here on. wait_fd() is an epoll set of the worker's
+    // event fd and the frame signal, level-triggered.
+    core_ = make_worker();
+    wait_set_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    if (!wait_set_) throw_errno(fmt::format("epoll set for ucx lane '{}'", options_.name), errno);
+    for (int fd : {core_->event_fd(), event_fd_.get()}) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      if (::epoll_ctl(wait_set_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+        throw_errno(fmt::format("epoll_ctl for ucx lane '{}'", options_.name), errno);
+    }
+    started_ = true;
+    return;
+  }
   thread_ = std::thread([this] { run(); });
   std::unique_lock lock(mutex_);
   cv_.wait(lock, [&] { return started_; });
@@ -99,18 +118,23 @@ void UcpLane::wake() noexcept {
 
 // ---- progress thread --------------------------------------------------------------------------
 
+std::shared_ptr<WorkerCore> UcpLane::make_worker() {
+  std::shared_ptr<WorkerCore> core = WorkerCore::create(context_, options_.name);
+  core->inbox().listen(
+      recv_id_, [this](std::span<const uint8_t> header, size_t data_bytes) { return accept(header, data_bytes); },
+      /*frame_layout=*/true);
+  core->inbox().listen(kAmLaneClosed, [](std::span<const uint8_t> header, size_t data_bytes) {
+    return header.size() == sizeof(uint64_t) && data_bytes == 0;
+  });
+  UcpWorker view(core);
+  address_ = view.address();
+  return core;
+}
+
 void UcpLane::run() {
   std::shared_ptr<WorkerCore> core;
   try {
-    core = WorkerCore::create(context_, options_.name);
-    core->inbox().listen(
-        recv_id_, [this](std::span<const uint8_t> header, size_t data_bytes) { return accept(header, data_bytes); },
-        /*frame_layout=*/true);
-    core->inbox().listen(kAmLaneClosed, [](std::span<const uint8_t> header, size_t data_bytes) {
-      return header.size() == sizeof(uint64_t) && data_bytes == 0;
-    });
-    UcpWorker view(core);
-    address_ = view.address();
+    core = make_worker();
   } catch (const TransportError& e) {
     std::lock_guard lock(mutex_);
     start_error_ = e;
@@ -136,134 +160,147 @@ void UcpLane::run() {
   cv_.notify_all();
 }
 
+void UcpLane::drop_endpoint() noexcept {
+  // On the owning thread: closing progresses the worker.
+  ops_.clear();
+  endpoint_.reset();
+  ep_core_.reset();
+}
+
 void UcpLane::serve(const std::shared_ptr<WorkerCore>& core_ptr) {
   WorkerCore& core = *core_ptr;
-  std::shared_ptr<EndpointCore> ep_core;
-  std::unique_ptr<UcpEndpoint> endpoint;
-  std::vector<std::pair<uint64_t, std::unique_ptr<Operation>>> ops;
-  size_t seen_failed_pulls = 0;
-  // Ends the endpoint and operations on this thread (closing progresses the worker).
-  struct Cleanup {
-    std::vector<std::pair<uint64_t, std::unique_ptr<Operation>>>& ops;
-    std::unique_ptr<UcpEndpoint>& endpoint;
-    std::shared_ptr<EndpointCore>& ep_core;
-    ~Cleanup() {
-      ops.clear();
-      endpoint.reset();
-      ep_core.reset();
-    }
-  } cleanup{ops, endpoint, ep_core};
-
-  for (;;) {
-    std::optional<std::vector<uint8_t>> connect_to;
-    std::deque<Outbound> sends;
-    bool failed;
-    {
-      std::unique_lock lock(mutex_);
-      if (stop_) {
-        lock.unlock();
-        if (endpoint) send_close_notice(core, *endpoint);
-        return;
+  try {
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        if (stop_) {
+          lock.unlock();
+          if (endpoint_) send_close_notice(core, *endpoint_);
+          drop_endpoint();
+          return;
+        }
       }
-      connect_to = std::exchange(connect_request_, std::nullopt);
-      failed = failure_.has_value();
-    }
-    bool any = false;
-    if (connect_to && !failed) {
-      any = true;
-      try {
-        bool detects = false;
-        ep_core = connect_endpoint(core_ptr, *connect_to, detects);
-        endpoint = std::make_unique<UcpEndpoint>(ep_core);
+      if (turn(core_ptr)) continue;
+      {
         std::lock_guard lock(mutex_);
-        connected_ = true;
-        detects_peer_failure_ = detects;
-        connect_done_ = true;
-      } catch (const TransportError& e) {
-        std::lock_guard lock(mutex_);
-        connect_done_ = true;
-        fail_locked(e.code(), fmt::format("{}: {}", describe(), e.what()));
+        if (stop_ || connect_request_ || (endpoint_ && !failure_ && !outbound_.empty())) continue;
       }
-      cv_.notify_all();
+      core.wait(Clock::now() + std::chrono::hours(1));
     }
-    {
-      std::lock_guard lock(mutex_);
-      if (endpoint && !failure_) sends.swap(outbound_);
-    }
-    for (auto& s : sends) {
-      any = true;
-      try {
-        ops.emplace_back(s.ticket, endpoint->send_am(s.am_id, std::move(s.header), std::move(s.data)));
-        ++frames_sent_;
-      } catch (const TransportError& e) {
-        std::lock_guard lock(mutex_);
-        fail_locked(e.code(), fmt::format("{}: {}", describe(), e.what()));
-        break;
-      }
-    }
-
-    any = core.progress() || any;
-
-    std::vector<std::vector<uint8_t>> inbound;
-    while (auto m = core.inbox().next()) {
-      if (m->am_id == kAmLaneClosed) {
-        peer_closed_after_ = 0;
-        for (size_t i = 0; i < sizeof(uint64_t); ++i) *peer_closed_after_ |= uint64_t{m->header[i]} << (8 * i);
-        continue;
-      }
-      inbound.push_back(std::move(m->data));
-    }
-    frames_received_ += inbound.size();
-    const bool peer_closed = peer_closed_after_ && frames_received_ >= *peer_closed_after_;
-    std::vector<uint64_t> finished;
-    std::optional<TransportError> op_error;
-    for (auto it = ops.begin(); it != ops.end();) {
-      if (!it->second->done()) {
-        ++it;
-        continue;
-      }
-      try {
-        it->second->wait(Clock::now());
-      } catch (const TransportError& e) {
-        if (!op_error) op_error = e;
-      }
-      finished.push_back(it->first);
-      it = ops.erase(it);
-    }
-    if (!inbound.empty() || !finished.empty() || op_error || filter_error_ || peer_closed ||
-        core.inbox().failed_pulls() != seen_failed_pulls) {
-      any = true;
-      std::lock_guard lock(mutex_);
-      for (auto& frame : inbound) {
-        if (failure_) break;
-        deliver_locked(std::move(frame));
-      }
-      for (uint64_t t : finished) pending_.erase(t);
-      if (op_error) fail_locked(op_error->code(), fmt::format("{}: {}", describe(), op_error->what()));
-      if (filter_error_) fail_locked(TransportErrc::MALFORMED_FRAME, *filter_error_);
-      if (peer_closed) peer_gone_locked(fmt::format("{}: the peer closed the lane", describe()));
-      if (core.inbox().failed_pulls() != seen_failed_pulls) {
-        seen_failed_pulls = core.inbox().failed_pulls();
-        fail_locked(TransportErrc::IO_ERROR,
-                    fmt::format("{}: receiving a rendezvous frame payload failed", describe()));
-      }
-      update_signal_locked();
-      cv_.notify_all();
-    }
-    if (any) continue;
-    {
-      std::lock_guard lock(mutex_);
-      if (stop_ || connect_request_ || (endpoint && !failure_ && !outbound_.empty())) continue;
-    }
-    core.wait(Clock::now() + std::chrono::hours(1));
+  } catch (...) {
+    drop_endpoint();
+    throw;
   }
+}
+
+bool UcpLane::turn(const std::shared_ptr<WorkerCore>& core_ptr) {
+  WorkerCore& core = *core_ptr;
+  std::optional<std::vector<uint8_t>> connect_to;
+  std::deque<Outbound> sends;
+  bool failed;
+  {
+    std::lock_guard lock(mutex_);
+    connect_to = std::exchange(connect_request_, std::nullopt);
+    failed = failure_.has_value();
+  }
+  bool any = false;
+  if (connect_to && !failed) {
+    any = true;
+    try {
+      bool detects = false;
+      ep_core_ = connect_endpoint(core_ptr, *connect_to, detects);
+      endpoint_ = std::make_unique<UcpEndpoint>(ep_core_);
+      std::lock_guard lock(mutex_);
+      connected_ = true;
+      detects_peer_failure_ = detects;
+      connect_done_ = true;
+    } catch (const TransportError& e) {
+      std::lock_guard lock(mutex_);
+      connect_done_ = true;
+      fail_locked(e.code(), fmt::format("{}: {}", describe(), e.what()));
+    }
+    cv_.notify_all();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (endpoint_ && !failure_) sends.swap(outbound_);
+  }
+  for (auto& s : sends) {
+    any = true;
+    try {
+      ops_.emplace_back(s.ticket, endpoint_->send_am(s.am_id, std::move(s.header), std::move(s.data)));
+      ++frames_sent_;
+    } catch (const TransportError& e) {
+      std::lock_guard lock(mutex_);
+      fail_locked(e.code(), fmt::format("{}: {}", describe(), e.what()));
+      break;
+    }
+  }
+
+  any = core.progress() || any;
+
+  std::vector<std::vector<uint8_t>> inbound;
+  while (auto m = core.inbox().next()) {
+    if (m->am_id == kAmLaneClosed) {
+      peer_closed_after_ = 0;
+      for (size_t i = 0; i < sizeof(uint64_t); ++i) *peer_closed_after_ |= uint64_t{m->header[i]} << (8 * i);
+      continue;
+    }
+    inbound.push_back(std::move(m->data));
+  }
+  frames_received_ += inbound.size();
+  // Once: the notice is acted on when the last frame sent before it is in.
+  const bool peer_closed = peer_closed_after_ && frames_received_ >= *peer_closed_after_;
+  if (peer_closed) peer_closed_after_.reset();
+  std::vector<uint64_t> finished;
+  std::optional<TransportError> op_error;
+  for (auto it = ops_.begin(); it != ops_.end();) {
+    if (!it->second->done()) {
+      ++it;
+      continue;
+    }
+    try {
+      it->second->wait(Clock::now());
+    } catch (const TransportError& e) {
+      if (!op_error) op_error = e;
+    }
+    finished.push_back(it->first);
+    it = ops_.erase(it);
+  }
+  if (!inbound.empty() || !finished.empty() || op_error || filter_error_ || peer_closed ||
+      core.inbox().failed_pulls() != seen_failed_pulls_) {
+    any = true;
+    std::lock_guard lock(mutex_);
+    for (auto& frame : inbound) {
+      if (failure_) break;
+      deliver_locked(std::move(frame));
+    }
+    for (uint64_t t : finished) pending_.erase(t);
+    if (op_error) fail_locked(op_error->code(), fmt::format("{}: {}", describe(), op_error->what()));
+    if (filter_error_) fail_locked(TransportErrc::MALFORMED_FRAME, *filter_error_);
+    if (peer_closed) peer_gone_locked(fmt::format("{}: the peer closed the lane", describe()));
+    if (core.inbox().failed_pulls() != seen_failed_pulls_) {
+      seen_failed_pulls_ = core.inbox().failed_pulls();
+      fail_locked(TransportErrc::IO_ERROR, fmt::format("{}: receiving a rendezvous frame payload failed", describe()));
+    }
+    update_signal_locked();
+    cv_.notify_all();
+  }
+  return any;
 }
 
 void UcpLane::send_close_notice(WorkerCore& core, UcpEndpoint& endpoint) noexcept {
   // Best effort and briefly bounded: a peer that is gone or stuck must not hold up the close.
-  constexpr auto kBound = std::chrono::seconds(2);
+  constexpr auto kBound = std::chrono::milliseconds(500);
   try {
-    if (!endpoint.failure().empty()) return;
+    // Command lanes only: each side watches its peer's command lane for the end (the runner's
+    // health lane is never read, and the parent's endpoint fails on either lane), so a health
+    // notice would only cost a flush the peer may not be progressing.
+    if (options_.kind != LaneKind::COMMAND || !endpoint.failure().empty()) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (peer_gone_) return;  // the peer closed or died first: nobody to tell
+    }
     std::vector<uint8_t> header(sizeof(uint64_t));
     for (size_t i = 0; i < header.size(); ++i) header[i] = static_cast<uint8_t>(frames_sent_ >> (8 * i));
     const auto end = Clock::now() + kBound;
@@ -376,6 +413,40 @@ void UcpLane::throw_unusable_locked() const {
   throw TransportError(TransportErrc::CLOSED, fmt::format("{} is closed", describe()));
 }
 
+void UcpLane::settle() {
+  if (!options_.owner_driven || !core_) return;
+  constexpr int kBusyRetries = 256;
+  int busy_rounds = 0;
+  // Until UCX has nothing left and the worker is armed, so that wait_fd() wakes the owner on the
+  // next event (the frame signal covers frames already taken out of UCX).
+  for (;;) {
+    while (turn(core_)) {
+    }
+    {
+      std::lock_guard lock(mutex_);
+      if (unusable_locked()) return;  // nothing more to wait for
+    }
+    if (core_->arm()) return;
+    // Busy although progress found nothing: events UCX has not made progressable yet (shared
+    // memory reports a message being written; the async thread has a closing connection to
+    // dispatch). Such a state is brief, so retry a bounded number of times, yielding the core; past
+    // that, sleep on the event fd a millisecond at a time rather than spin.
+    if (++busy_rounds <= kBusyRetries) {
+      std::this_thread::yield();
+      continue;
+    }
+    pollfd p{core_->event_fd(), POLLIN, 0};
+    (void)::poll(&p, 1, 1);
+  }
+}
+
+bool UcpLane::sleep_until(Deadline deadline) {
+  epoll_event ev{};
+  const int n = ::epoll_wait(wait_set_.get(), &ev, 1, poll_timeout_ms(deadline));
+  if (n < 0 && errno != EINTR) throw_errno(fmt::format("epoll_wait for ucx lane '{}'", options_.name), errno);
+  return Clock::now() < deadline;
+}
+
 void UcpLane::connect(std::span<const uint8_t> peer_address, Deadline deadline) {
   std::unique_lock lock(mutex_);
   if (unusable_locked()) throw_unusable_locked();
@@ -383,6 +454,11 @@ void UcpLane::connect(std::span<const uint8_t> peer_address, Deadline deadline) 
     throw TransportError(TransportErrc::CONNECT_FAILED, fmt::format("{} is already connected", describe()));
   }
   connect_request_.emplace(peer_address.begin(), peer_address.end());
+  if (options_.owner_driven) {
+    lock.unlock();
+    settle();  // creates the endpoint and sends what was posted before
+    lock.lock();
+  }
   wake();
   if (!cv_.wait_until(lock, deadline, [&] { return connect_done_ || unusable_locked(); })) {
     fail_locked(TransportErrc::TIMEOUT, fmt::format("{}: connecting did not finish before its deadline", describe()));
@@ -417,6 +493,7 @@ uint64_t UcpLane::post(std::vector<uint8_t> frame) {
     ticket = queue_locked(send_id_, std::move(header), std::move(frame));
   }
   wake();
+  settle();
   return ticket;
 }
 
@@ -426,11 +503,22 @@ void UcpLane::post_raw_for_test(uint16_t am_id, std::vector<uint8_t> header, std
     queue_locked(am_id, std::move(header), std::move(data));
   }
   wake();
+  settle();
 }
 
 void UcpLane::wait_sent(uint64_t ticket, Deadline deadline) {
-  std::unique_lock lock(mutex_);
   auto sent = [&] { return pending_.empty() || *pending_.begin() > ticket; };
+  if (options_.owner_driven) {
+    for (;;) {
+      settle();
+      {
+        std::lock_guard lock(mutex_);
+        if (sent() || unusable_locked()) break;
+      }
+      if (!sleep_until(deadline)) break;
+    }
+  }
+  std::unique_lock lock(mutex_);
   if (!cv_.wait_until(lock, deadline, [&] { return sent() || unusable_locked(); })) {
     fail_locked(TransportErrc::TIMEOUT,
                 fmt::format("{}: sending a frame did not complete before its deadline{}", describe(),
@@ -459,11 +547,22 @@ std::optional<std::vector<uint8_t>> UcpLane::take_ready_locked() {
 }
 
 std::optional<std::vector<uint8_t>> UcpLane::poll() {
+  settle();
   std::lock_guard lock(mutex_);
   return take_ready_locked();
 }
 
 std::optional<std::vector<uint8_t>> UcpLane::receive(Deadline deadline) {
+  if (options_.owner_driven) {
+    for (;;) {
+      settle();
+      {
+        std::lock_guard lock(mutex_);
+        if (!ready_.empty() || unusable_locked()) return take_ready_locked();
+      }
+      if (!sleep_until(deadline)) break;
+    }
+  }
   std::unique_lock lock(mutex_);
   cv_.wait_until(lock, deadline, [&] { return !ready_.empty() || unusable_locked(); });
   return take_ready_locked();
@@ -490,6 +589,11 @@ void UcpLane::close() noexcept {
   }
   wake();
   if (thread_.joinable()) thread_.join();
+  if (options_.owner_driven && core_) {
+    // The owner is the worker's thread: it says goodbye and closes the endpoint itself.
+    if (endpoint_) send_close_notice(*core_, *endpoint_);
+    drop_endpoint();
+  }
   core_.reset();  // the worker goes with the last reference, after the thread is gone
 }
 

@@ -43,7 +43,7 @@ class UcpLane final : public Lane {
   size_t unsent() const override;
   std::optional<std::vector<uint8_t>> poll() override;
   std::optional<std::vector<uint8_t>> receive(Deadline deadline) override;
-  int wait_fd() const noexcept override { return event_fd_.get(); }
+  int wait_fd() const noexcept override { return options_.owner_driven ? wait_set_.get() : event_fd_.get(); }
   std::optional<TransportError> failure() const override;
   void fail(TransportErrc code, const std::string& message) override;
   void close() noexcept override;
@@ -58,10 +58,19 @@ class UcpLane final : public Lane {
   };
 
   void run();  // the progress thread
+  std::shared_ptr<WorkerCore> make_worker();
+  // Owner-driven lanes: progress until quiet and arm the worker (no-op with a progress thread);
+  // sleep on wait_fd() until an event or the deadline (false once the deadline has passed).
+  void settle();
+  bool sleep_until(Deadline deadline);
   // The lane's endpoint, with peer error handling when UCX_TLS allows it (`detects` says which).
   std::shared_ptr<EndpointCore> connect_endpoint(const std::shared_ptr<WorkerCore>& core,
                                                  std::span<const uint8_t> peer, bool& detects);
   void serve(const std::shared_ptr<WorkerCore>& core);
+  // One round of the lane's work on the owning thread: the endpoint once asked for, queued sends,
+  // progress, inbound frames, finished sends. True when anything happened.
+  bool turn(const std::shared_ptr<WorkerCore>& core);
+  void drop_endpoint() noexcept;
   // Progress thread, on stop: tells the peer this lane closes after `frames_sent_` frames.
   void send_close_notice(WorkerCore& core, UcpEndpoint& endpoint) noexcept;
   bool accept(std::span<const uint8_t> header, size_t data_bytes);  // the AM filter
@@ -82,9 +91,15 @@ class UcpLane final : public Lane {
   const uint16_t recv_id_;
   std::shared_ptr<UcpContext> context_;
   Fd event_fd_;
+  Fd wait_set_;  // owner-driven: epoll set of the worker's event fd and event_fd_
   std::vector<uint8_t> address_;
   std::shared_ptr<WorkerCore> core_;  // set before the constructor returns; destroyed after join
   std::thread thread_;
+  // The owning thread's (the progress thread's, or the owner's when owner-driven).
+  std::shared_ptr<EndpointCore> ep_core_;
+  std::unique_ptr<UcpEndpoint> endpoint_;
+  std::vector<std::pair<uint64_t, std::unique_ptr<Operation>>> ops_;
+  size_t seen_failed_pulls_ = 0;
   std::optional<std::string> filter_error_;  // progress thread only
   uint64_t frames_sent_ = 0;                  // progress thread only: AMs of frames handed to UCX
   uint64_t frames_received_ = 0;              // progress thread only: frames taken from the inbox

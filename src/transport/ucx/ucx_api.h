@@ -26,7 +26,7 @@
 namespace echelon::transport::ucx {
 
 // Bumped on any change to the classes below; the loader refuses a module of another version.
-inline constexpr uint32_t kModuleAbiVersion = 3;  // 2: Lane, Context::create_lane; 3: detects_peer_failure
+inline constexpr uint32_t kModuleAbiVersion = 4;  // 2: Lane; 3: detects_peer_failure; 4: owner_driven
 // The C factory the loader resolves: `extern "C" Module* echelon_ucx_module_v1()`.
 inline constexpr const char* kModuleFactorySymbol = "echelon_ucx_module_v1";
 
@@ -129,8 +129,8 @@ inline constexpr uint16_t kAmCommandToParent = 2;
 inline constexpr uint16_t kAmHealth = 3;
 // A lane's close notice (the analogue of TCP's FIN): an empty AM whose 8-byte user header is the
 // number of frames the closing side sent on the lane (u64 LE). The receiver fails its lane with
-// PEER_CLOSED once it has received that many. Sent by close() on every connected lane, so a peer
-// learns of a deliberate close even where UCX cannot detect peer failure (shared memory).
+// PEER_CLOSED once it has received that many. Sent by close() on a connected command lane, so a
+// peer learns of a deliberate close even where UCX cannot detect peer failure (shared memory).
 inline constexpr uint16_t kAmLaneClosed = 4;
 
 enum class LaneKind : uint8_t { COMMAND, HEALTH };
@@ -146,11 +146,18 @@ struct LaneOptions {
   uint64_t first_sequence = 0;
   // Command lane: how far ahead of the expected sequence a frame may arrive (reorder buffer bound).
   uint64_t reorder_window = 64;
+  // Who progresses the lane's worker. false: a progress thread of the lane, and the owner thread
+  // exchanges frames with it through queues (two thread hand-offs per frame). true: the owner thread
+  // itself, inside its calls (post, poll, receive, wait_sent, connect); wait_fd() then becomes
+  // readable on worker events as well as on frames, so a reactor on it must call poll() on every
+  // wake-up. Saves both hand-offs per frame; the worker is progressed only while the owner calls.
+  bool owner_driven = false;
 };
 
-// One lane's UCP worker, endpoint and progress thread. The progress thread is the only thread that
-// touches the worker; every method here is called by one owner thread (plus any thread for
-// wait_fd()'s descriptor) and exchanges frames with the progress thread through queues.
+// One lane's UCP worker and endpoint, progressed by a progress thread of the lane (the only thread
+// that touches the worker then; the owner exchanges frames with it through queues) or, with
+// LaneOptions::owner_driven, by the owner thread inside its calls. Every method here is called by
+// one owner thread (plus any thread for wait_fd()'s descriptor).
 // Failure is sticky: the first cause is kept, and then every call but failure()/close() throws it.
 class Lane {
  public:

@@ -51,12 +51,17 @@ bool WorkerCore::progress() {
   }
 }
 
-bool WorkerCore::wait(Deadline deadline) {
+bool WorkerCore::arm() {
   // Arm only after progress found nothing: UCS_ERR_BUSY means events arrived meanwhile, and the
   // caller must progress again instead of sleeping on them.
   const ucs_status_t status = ucp_worker_arm(worker_);
-  if (status == UCS_ERR_BUSY) return true;
+  if (status == UCS_ERR_BUSY) return false;
   if (status != UCS_OK) throw_status(fmt::format("ucp_worker_arm '{}'", name_), status);
+  return true;
+}
+
+bool WorkerCore::wait(Deadline deadline) {
+  if (!arm()) return true;
   pollfd fds[2] = {{event_fd_, POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}};
   const int n = ::poll(fds, 2, poll_timeout_ms(deadline));
   if (n < 0) {

@@ -24,6 +24,10 @@ class WorkerCore {
   AmInbox& inbox() noexcept { return *inbox_; }
   bool progress();
   bool wait(Deadline deadline);
+  // ucp_worker_arm: true when armed (the event fd will wake a sleeper on the next event), false
+  // when events are pending and the caller must progress again first.
+  bool arm();
+  int event_fd() const noexcept { return event_fd_; }
   void wake() noexcept;
 
  private:
