@@ -10,6 +10,7 @@
 //   host_tcp_remote_rtt_us_p50                            the same on host_tcp, interleaved with
 //                                                         the posix one (same machine state)
 //   ucx_rtt_over_host_tcp                                 goal <= 1
+//   host_tcp_remote_rtt_tcp_run_us_p50, ucx_rtt_tcp_over_host_tcp   the same for the tcp run
 //   ucx_copy_to_remote_gb_per_s / ucx_copy_from_remote_gb_per_s / _tcp
 //                                                         256 MiB remote_copy_to / _from (version-2
 //                                                         RMA copies)
@@ -271,6 +272,8 @@ void run(const BenchOptions& opts, Report& report) {
   report.figure("ucx_remote_rtt_tcp_us_p50", tcp.rtt_us_p50);
   report.figure("host_tcp_remote_rtt_us_p50", shm.host_tcp_rtt_us_p50);
   report.figure("ucx_rtt_over_host_tcp", shm.rtt_us_p50 / shm.host_tcp_rtt_us_p50);
+  report.figure("host_tcp_remote_rtt_tcp_run_us_p50", tcp.host_tcp_rtt_us_p50);
+  report.figure("ucx_rtt_tcp_over_host_tcp", tcp.rtt_us_p50 / tcp.host_tcp_rtt_us_p50);
   report.figure("ucx_copy_to_remote_gb_per_s", shm.copy_to_gb_per_s);
   report.figure("ucx_copy_from_remote_gb_per_s", shm.copy_from_gb_per_s);
   report.figure("ucx_copy_to_remote_tcp_gb_per_s", tcp.copy_to_gb_per_s);

@@ -99,14 +99,10 @@ struct UcxDataPlane::Engine {
     // Peer error handling where the transports allow it (tcp, RDMA): the peer's side of the
     // connection (which serves emulated RMA back to us) then has it too, and UCX treats an
     // endpoint error without it as fatal - a peer dying mid-transfer would abort that process.
-    // Shared memory alone cannot detect peer failure; that endpoint has none (and never errors).
-    try {
-      p.endpoint = worker->connect(address, [](const std::string&) {
-        // The failure is sticky on the endpoint; the operations on it fail with its text.
-      });
-    } catch (const TransportError&) {
-      p.endpoint = worker->connect(address, nullptr);
-    }
+    // Shared memory alone cannot detect peer failure; that endpoint has none (Worker::connect).
+    p.endpoint = worker->connect(address, [](const std::string&) {
+      // The failure is sticky on the endpoint; the operations on it fail with its text.
+    });
     return peers.emplace(std::move(key), std::move(p)).first->second;
   }
 

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <string_view>
 
 #include "transport/ucx/request.h"
 #include "transport/ucx/status.h"
@@ -37,6 +40,37 @@ std::shared_ptr<EndpointCore> EndpointCore::create(std::shared_ptr<WorkerCore> w
                  status);
   }
   return core;
+}
+
+bool shared_memory_only(const char* tls) {
+  if (tls == nullptr || *tls == '\0' || *tls == '^') return false;  // unset, or an exclusion list
+  static constexpr std::string_view kLocal[] = {"posix", "sysv", "xpmem", "cma", "knem", "self", "sm", "shm", "mm"};
+  std::string_view rest(tls);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view name = rest.substr(0, comma);
+    if (!name.empty() && std::find(std::begin(kLocal), std::end(kLocal), name) == std::end(kLocal)) return false;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
+std::shared_ptr<EndpointCore> EndpointCore::create_preferring_peer_errors(std::shared_ptr<WorkerCore> worker,
+                                                                         std::span<const uint8_t> peer_address,
+                                                                         PeerErrorFn on_error, bool& detects) {
+  // Asking first when UCX_TLS plainly names only shared memory keeps UCX from logging an error
+  // for an attempt that cannot succeed; any other refusal of peer mode falls back the same way.
+  if (!shared_memory_only(std::getenv("UCX_TLS"))) {
+    try {
+      detects = true;
+      return create(worker, peer_address, std::move(on_error));
+    } catch (const TransportError&) {
+      // Retried without peer error handling below; if that fails too, its error is the one thrown.
+    }
+  }
+  detects = false;
+  return create(std::move(worker), peer_address, nullptr);
 }
 
 void EndpointCore::on_peer_error(void* arg, ucp_ep_h /*ep*/, ucs_status_t status) {

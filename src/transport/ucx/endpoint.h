@@ -10,10 +10,19 @@
 
 namespace echelon::transport::ucx {
 
+// True when a UCX_TLS value names only same-host transports (shared memory, self), none of which
+// can detect a dead peer in UCX 1.13.
+bool shared_memory_only(const char* tls);
+
 class EndpointCore {
  public:
   static std::shared_ptr<EndpointCore> create(std::shared_ptr<WorkerCore> worker,
                                               std::span<const uint8_t> peer_address, PeerErrorFn on_error);
+  // With peer error handling where a transport in UCX_TLS provides it (`detects` true), else
+  // without (shared memory only: UCX 1.13 cannot detect a dead peer there).
+  static std::shared_ptr<EndpointCore> create_preferring_peer_errors(std::shared_ptr<WorkerCore> worker,
+                                                                     std::span<const uint8_t> peer_address,
+                                                                     PeerErrorFn on_error, bool& detects);
   ~EndpointCore();  // force-closes, progressing the worker up to a short bound
   EndpointCore(const EndpointCore&) = delete;
   EndpointCore& operator=(const EndpointCore&) = delete;

@@ -20,19 +20,6 @@
 
 namespace echelon::transport::ucx {
 
-bool shared_memory_only(const char* tls) {
-  if (tls == nullptr || *tls == '\0' || *tls == '^') return false;  // unset, or an exclusion list
-  static constexpr std::string_view kLocal[] = {"posix", "sysv", "xpmem", "cma", "knem", "self", "sm", "shm", "mm"};
-  std::string_view rest(tls);
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    const std::string_view name = rest.substr(0, comma);
-    if (!name.empty() && std::find(std::begin(kLocal), std::end(kLocal), name) == std::end(kLocal)) return false;
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-  return true;
-}
 namespace {
 
 constexpr size_t kRecentHealth = 1024;  // sequences remembered to tell a repeat from a stale one
@@ -87,25 +74,14 @@ UcpLane::~UcpLane() { close(); }
 
 std::shared_ptr<EndpointCore> UcpLane::connect_endpoint(const std::shared_ptr<WorkerCore>& core,
                                                        std::span<const uint8_t> peer, bool& detects) {
-  PeerErrorFn on_error = [this](const std::string& reason) {
-    std::lock_guard lock(mutex_);
-    peer_gone_locked(fmt::format("{}: peer failed: {}", describe(), reason));
-    cv_.notify_all();
-  };
-  // Peer error handling where UCX_TLS has a transport that provides it; shared memory alone (UCX
-  // 1.13's posix, sysv, cma) cannot, and then the lane runs without it: the health expiry bounds
-  // how long a dead peer goes unnoticed (buffers.md 9.3). Asking first when UCX_TLS plainly names
-  // only such transports keeps UCX from logging an error for the refused attempt.
-  if (!shared_memory_only(std::getenv("UCX_TLS"))) {
-    try {
-      detects = true;
-      return EndpointCore::create(core, peer, std::move(on_error));
-    } catch (const TransportError&) {
-      // Retried without peer error handling below; if that fails too, its error is the one thrown.
-    }
-  }
-  detects = false;
-  return EndpointCore::create(core, peer, nullptr);
+  return EndpointCore::create_preferring_peer_errors(
+      core, peer,
+      [this](const std::string& reason) {
+        std::lock_guard lock(mutex_);
+        peer_gone_locked(fmt::format("{}: peer failed: {}", describe(), reason));
+        cv_.notify_all();
+      },
+      detects);
 }
 
 std::string UcpLane::describe() const {

@@ -19,10 +19,6 @@
 
 namespace echelon::transport::ucx {
 
-// True when a UCX_TLS value names only same-host transports (shared memory, self), none of which
-// can detect a dead peer in UCX 1.13.
-bool shared_memory_only(const char* tls);
-
 class UcpLane final : public Lane {
  public:
   // Starts the progress thread, which creates the worker; returns once its address is known.

@@ -113,9 +113,9 @@ class Worker {
   // The next received message, or nullopt. Call progress() (or wait) to receive more.
   virtual std::optional<ReceivedAm> next_am() = 0;
   // An endpoint to the worker at `peer_address`. With `on_error` it uses peer error handling
-  // (UCP_ERR_HANDLING_MODE_PEER: lanes); that needs a transport able to detect peer failure (tcp,
-  // RDMA; not UCX 1.13's shared memory), else it throws naming UCX_TLS. Without `on_error` there is
-  // no failure detection (a data-plane endpoint over any transport).
+  // (UCP_ERR_HANDLING_MODE_PEER) where a transport in UCX_TLS can detect peer failure (tcp, RDMA),
+  // and none otherwise (UCX 1.13's shared memory cannot). Without `on_error`, none: beware that UCX
+  // treats an error on such an endpoint (or on the peer's side of it) as fatal to the process.
   virtual std::unique_ptr<Endpoint> connect(std::span<const uint8_t> peer_address,
                                             PeerErrorFn on_error) = 0;
 };

@@ -92,7 +92,10 @@ std::vector<uint8_t> UcpWorker::address() const {
 }
 
 std::unique_ptr<Endpoint> UcpWorker::connect(std::span<const uint8_t> peer_address, PeerErrorFn on_error) {
-  return std::make_unique<UcpEndpoint>(EndpointCore::create(core_, peer_address, std::move(on_error)));
+  if (!on_error) return std::make_unique<UcpEndpoint>(EndpointCore::create(core_, peer_address, nullptr));
+  bool detects = false;
+  return std::make_unique<UcpEndpoint>(
+      EndpointCore::create_preferring_peer_errors(core_, peer_address, std::move(on_error), detects));
 }
 
 }  // namespace echelon::transport::ucx
