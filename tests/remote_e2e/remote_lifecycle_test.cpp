@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <sstream>
 
 #include "daemon_fixture.h"
 #include "echelon/worker.h"
@@ -121,6 +124,47 @@ TEST(RemoteLifecycleSilentDaemon, StartupDeadlineNamesWorkerWhenDaemonNeverAnswe
   EXPECT_NE(err.find("remote worker 0 at 127.0.0.1:" + std::to_string(silent.port())), std::string::npos) << err;
   EXPECT_NE(err.find("bootstrap failed"), std::string::npos) << err;
   EXPECT_NE(err.find("timed out"), std::string::npos) << err;
+}
+
+// User plus system CPU time of `pid` so far, in ms (/proc/<pid>/stat fields 14 and 15).
+double cpu_ms_of(int pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) throw std::runtime_error("cannot read the stat of process " + std::to_string(pid));
+  char buf[1024] = {};
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const std::string stat(buf, n);
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// An attached, idle session costs next to no CPU on either side: every lane sleeps on its
+// descriptor (on ucx, the UCP worker's event fd) and only the HEALTH beat (every 50 ms here)
+// wakes anything. A spinning lane would burn a whole core.
+TEST_F(RemoteLifecycle, IdleLanesDoNotSpin) {
+  Worker w(4, parent_options());
+  const WorkerId id = w.add_remote_worker(spec_for(daemon));
+  w.init();
+  ASSERT_TRUE(w.health(id).ready);
+  const pid_t runner = daemon.wait_for_single_runner();
+  ASSERT_GT(runner, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // attach traffic settles
+  const double parent0 = cpu_ms_of(::getpid()), runner0 = cpu_ms_of(runner);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const double parent_ms = cpu_ms_of(::getpid()) - parent0, runner_ms = cpu_ms_of(runner) - runner0;
+  std::printf("[ idle     ] %s session over 1 s: parent %.0f ms CPU, runner %.0f ms CPU\n", test_profile().c_str(),
+              parent_ms, runner_ms);
+  EXPECT_LT(parent_ms, 200) << "the parent spins while its session is idle";
+  EXPECT_LT(runner_ms, 200) << "the runner spins while its session is idle";
+  EXPECT_TRUE(w.health(id).ready);
+  w.close();
 }
 
 TEST_F(RemoteLifecycle, TenSessionsOpenAndCloseWithoutLeaks) {
