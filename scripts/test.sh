@@ -10,6 +10,9 @@ echo "== build (RelWithDebInfo) and run all tests"
 scripts/build.sh build
 ctest --test-dir build -j "$jobs" --output-on-failure --timeout 600
 
+echo "== the end-to-end demo on the ucx profile (the main job runs it on host_tcp)"
+./build/bin/echelon-demo --transport ucx
+
 echo "== ThreadSanitizer: runtime (scheduler/orchestrator) tests"
 scripts/build.sh build-tsan -DECHELON_SANITIZE=thread -DECHELON_BUILD_BENCH=OFF -- runtime_tests
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
