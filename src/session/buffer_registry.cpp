@@ -340,9 +340,16 @@ wire::ImportBufferResult BufferRegistry::import_buffer(const wire::ImportBufferR
   entry.access_flags = request.requested_access_flags;
   if (!same_host(token)) {
     if (!ucx) refuse(WireStatus::UNSUPPORTED, "host_tcp peer import needs owner and importer on the same host");
-    // ucx, another host (9.3 "Import"): recorded for per-task RMA, nothing mapped. The data plane
-    // connects to the owner's data worker and unpacks the key on first use.
+    // ucx, another host (9.3 "Import"): recorded for per-task RMA, nothing mapped. The owner must
+    // be reachable and its key valid now: the data plane connects and unpacks it (and keeps both).
     if (ex.remote_addr == 0) refuse(WireStatus::REJECTED, "the ucx export carries no owner address");
+    try {
+      config_.data_plane->prepare_remote_key(entry.owner_worker_addr, entry.packed_rkey,
+                                             transport::Clock::now() + kRmaTaskBound);
+    } catch (const std::exception& e) {
+      refuse(WireStatus::FAILED, fmt::format("the owner of buffer {} (worker {}) cannot be reached for RMA: {}",
+                                             ex.buffer_id, ex.owner_worker_id, e.what()));
+    }
     entry.rma = true;
     entry.remote_addr = ex.remote_addr;
     const uint64_t import_id = next_import_id_++;

@@ -346,6 +346,12 @@ void UcxDataPlane::put_runs(const RemoteRange& range, const void* local_base, st
   transfer(Direction::PUT, range, static_cast<uint8_t*>(const_cast<void*>(local_base)), runs, deadline);
 }
 
+void UcxDataPlane::prepare_remote_key(std::span<const uint8_t> worker_address, std::span<const uint8_t> packed_rkey,
+                                      Deadline deadline) {
+  run_job([&](Engine& engine) { (void)engine.remote_key(engine.peer(worker_address), packed_rkey); }, deadline,
+          "connecting to " + peer_name(worker_address) + " and unpacking its key");
+}
+
 void UcxDataPlane::release_remote_key(std::span<const uint8_t> worker_address, std::span<const uint8_t> packed_rkey,
                                       Deadline deadline) {
   run_job(

@@ -85,6 +85,11 @@ class UcxDataPlane {
   void put_runs(const RemoteRange& range, const void* local_base, std::span<const ByteRun> runs,
                 Deadline deadline);
 
+  // Connects to the peer (if not yet) and unpacks `packed_rkey` on that endpoint, caching both:
+  // what an import checks up front, so a bad key or an unreachable owner fails IMPORT_BUFFER
+  // rather than the first task. Throws TransportError naming the peer and the cause.
+  void prepare_remote_key(std::span<const uint8_t> worker_address, std::span<const uint8_t> packed_rkey,
+                          Deadline deadline);
   // Destroys the cached unpacked key of (peer, packed key), if any (RELEASE_IMPORT).
   void release_remote_key(std::span<const uint8_t> worker_address, std::span<const uint8_t> packed_rkey,
                           Deadline deadline);

@@ -260,6 +260,29 @@ TEST(UcxDataPlane, GetAndPutRoundTripOverSharedMemory) {
   round_trip(kShm);
 }
 
+// What an import does up front: connect to the owner and unpack its key, both cached, so the first
+// task's get reuses them. (UCX 1.13 does not validate a packed key's contents when unpacking, so
+// only reachability and the key's form are checked here, not that it grants access.)
+TEST(UcxDataPlane, PrepareRemoteKeyConnectsAndCachesUpFront) {
+  SKIP_WITHOUT_UCX();
+  auto [owner_link, accessor_link] = ucx_test::make_links();
+  Side owner(kTcp, [&, &link = owner_link] {
+    Owner o(link, 4096, 3);
+    UCX_CHECK(link.receive_u64() == 1, "accessor done");
+  });
+  Side accessor(kTcp, [&, &link = accessor_link] {
+    Accessor a(link);
+    UCX_CHECK(a.data->cached_peers(deadline_in(20s)) == 0, "nothing cached before");
+    a.data->prepare_remote_key(a.r.worker, a.r.rkey, deadline_in(20s));
+    UCX_CHECK(a.data->cached_peers(deadline_in(20s)) == 1, "the owner's endpoint is cached");
+    UCX_CHECK(a.get(4096) == filled(4096, 3), "the prepared key reads the owner's bytes");
+    UCX_CHECK(a.data->cached_peers(deadline_in(20s)) == 1, "the get reused the endpoint");
+    link.send_u64(1);
+  });
+  EXPECT_EQ(accessor.result(), "");
+  EXPECT_EQ(owner.result(), "");
+}
+
 TEST(UcxDataPlane, PutRunsWritesOnlyTheChangedRuns) {
   SKIP_WITHOUT_UCX();
   auto [owner_link, accessor_link] = ucx_test::make_links();
