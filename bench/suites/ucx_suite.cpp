@@ -6,6 +6,8 @@
 // initiator puts its (registered) 64 MiB source there and flushes to remote completion.
 //   ucx_put_bw_gb_per_s / ucx_put_bw_tcp_gb_per_s       UCX_TLS=posix,self / tcp,self (lo)
 // The profile: a real daemon and runner on loopback, a parent Worker with transport "ucx".
+//   ucx_lane_rtt_us_p50 / _tcp                            raw owner-driven command lanes between two
+//                                                         processes: header-only frame ping-pong
 //   ucx_remote_rtt_us_p50 / _tcp                          one no-op remote task per run()
 //   host_tcp_remote_rtt_us_p50                            the same on host_tcp, interleaved with
 //                                                         the posix one (same machine state)
@@ -40,7 +42,9 @@
 #include "echelon/remote_worker.h"
 #include "echelon/worker.h"
 #include "loopback_tcp.h"
+#include "transport/ucx_lane.h"
 #include "transport/ucx_module.h"
+#include "wire/frame_codec.h"
 
 namespace echelon::bench {
 namespace {
@@ -183,6 +187,66 @@ double put_bandwidth(const char* tls, int reps) {
   return rate;
 }
 
+// ---- raw lanes: the transport's share of a round trip -------------------------------------------
+
+ucx::LaneOptions lane_options(ucx::LaneSide side) {
+  ucx::LaneOptions o;
+  o.kind = ucx::LaneKind::COMMAND;
+  o.side = side;
+  o.name = side == ucx::LaneSide::PARENT ? "bench-parent" : "bench-runner";
+  o.first_sequence = 1;
+  o.owner_driven = true;
+  return o;
+}
+
+std::vector<uint8_t> lane_frame(wire::FrameType type, uint64_t seq) {
+  return wire::encode_frame(type, wire::FrameRoute{1, 0, seq, 0}, std::span<const uint8_t>{});
+}
+
+// Two processes, one owner-driven command lane each (as the profile uses them): `runs` header-only
+// TASK -> COMPLETION ping-pongs; the median round trip in µs goes to `result`.
+double lane_rtt_us(const char* tls, int runs) {
+  int link[2], result[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, link) != 0) die("socketpair");
+  if (::pipe2(result, O_CLOEXEC) != 0) die("pipe2");
+  const pid_t runner = fork_side(tls, [&] {
+    auto lane = transport::UcxLaneChannel::create(lane_options(ucx::LaneSide::RUNNER));
+    send_blob(link[0], lane->worker_address());
+    lane->connect(receive_blob(link[0]), transport::deadline_in(20s));
+    for (int i = 1; i <= runs; ++i) {
+      const transport::InboundFrame f = lane->receive(transport::deadline_in(20s));
+      lane->post(lane_frame(wire::FrameType::COMPLETION, f.header.sequence));
+    }
+    receive_u64(link[0]);
+  });
+  const pid_t parent = fork_side(tls, [&] {
+    auto lane = transport::UcxLaneChannel::create(lane_options(ucx::LaneSide::PARENT));
+    send_blob(link[1], lane->worker_address());
+    lane->connect(receive_blob(link[1]), transport::deadline_in(20s));
+    std::vector<double> rtt;
+    for (int i = 1; i <= runs; ++i) {
+      const auto t0 = BenchClock::now();
+      lane->post(lane_frame(wire::FrameType::TASK, static_cast<uint64_t>(i)));
+      (void)lane->receive(transport::deadline_in(20s));
+      rtt.push_back(elapsed_us(t0));
+    }
+    send_u64(link[1], 1);
+    const double p50 = median(rtt);
+    if (::write(result[1], &p50, sizeof p50) != sizeof p50) die("ucx suite: result pipe");
+  });
+  ::close(link[0]);
+  ::close(link[1]);
+  ::close(result[1]);
+  double p50 = 0;
+  const bool got = ::read(result[0], &p50, sizeof p50) == sizeof p50;
+  ::close(result[0]);
+  if (!(exited_ok(parent) & exited_ok(runner)) || !got) {
+    std::fprintf(stderr, "echelon-bench ucx: the UCX_TLS=%s lane measurement failed (see above)\n", tls);
+    std::exit(1);
+  }
+  return p50;
+}
+
 // ---- the profile --------------------------------------------------------------------------------
 
 struct ProfileFigures {
@@ -265,6 +329,8 @@ void run(const BenchOptions& opts, Report& report) {
   report.figure("ucx_put_bw_gb_per_s", put);
   report.figure("ucx_put_bw_tcp_gb_per_s", put_tcp);
   const int runs = opts.quick ? 1000 : 10000;
+  report.figure("ucx_lane_rtt_us_p50", lane_rtt_us("posix,self", runs));
+  report.figure("ucx_lane_rtt_tcp_us_p50", lane_rtt_us("tcp,self", runs));
   const int copy_reps = opts.quick ? 3 : 7;
   const ProfileFigures shm = profile_figures("posix,self", runs, copy_reps);
   const ProfileFigures tcp = profile_figures("tcp,self", runs, copy_reps);
