@@ -199,7 +199,7 @@ void RemoteL3Endpoint::await_ready(Deadline deadline) {
   }
   lanes_ = attach_remote_lanes(daemon_, *session_, manifest_, std::min(deadline, startup_deadline_), name_,
                                std::move(preopened));
-  if (!lanes_.command->reports_peer_close() || !lanes_.health->reports_peer_close())
+  if (!lanes_.command->detects_peer_death() || !lanes_.health->detects_peer_death())
     spdlog::warn("{}: the ucx lanes have no peer error handling (UCX_TLS offers only shared memory, which cannot "
                  "detect a dead peer); a dead runner is noticed by the health expiry ({} s). Add tcp to UCX_TLS for "
                  "immediate detection.",
@@ -774,10 +774,9 @@ void RemoteL3Endpoint::send_shutdown_and_wait(Deadline deadline) {
   }
   const wire::FrameRoute route{manifest_.session_id, worker_id_, seq, 0};
   lanes_.command->send(wire::encode_frame(wire::FrameType::SHUTDOWN, route, {}), deadline);
-  // A lane that cannot see its peer close (ucx over shared memory only) has no EOF to wait for:
-  // the SHUTDOWN was delivered, and the runner tears down on its own.
-  if (!lanes_.command->reports_peer_close()) return;
-  // The runner closes its end once its inner Worker is closed (RT-907): wait for that EOF.
+  // The runner closes its end once its inner Worker is closed (RT-907): wait for that EOF (on ucx,
+  // the runner's close notice; a runner dying meanwhile over shared memory ends the wait only at
+  // the deadline).
   for (;;) {
     try {
       (void)lanes_.command->receive(deadline);  // nothing is expected; a late frame is dropped

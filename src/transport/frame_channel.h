@@ -88,9 +88,10 @@ class FrameChannel {
   // EPOLLOUT. Profiles that progress output on their own thread always return false.
   virtual bool wants_write() const noexcept = 0;
 
-  // Whether the peer's end (a close or its death) shows up here as a PEER_CLOSED failure. False for a
-  // ucx lane over shared memory only, which cannot see its peer go: only deadlines catch that.
-  virtual bool reports_peer_close() const noexcept { return true; }
+  // Whether the peer's death (not only a deliberate close, which every profile reports) shows up
+  // here as a PEER_CLOSED failure. False for a ucx lane over shared memory only: only deadlines
+  // catch a dead peer there.
+  virtual bool detects_peer_death() const noexcept { return true; }
 
   // Failure is sticky; the first cause is kept (nullptr while healthy).
   virtual const TransportError* failure() const noexcept = 0;

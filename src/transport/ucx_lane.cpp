@@ -65,7 +65,7 @@ InboundFrame UcxLaneChannel::receive(Deadline deadline) {
   return frame;
 }
 
-bool UcxLaneChannel::reports_peer_close() const noexcept {
+bool UcxLaneChannel::detects_peer_death() const noexcept {
   try {
     return lane_->detects_peer_failure();
   } catch (...) {

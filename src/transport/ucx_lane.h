@@ -33,7 +33,7 @@ class UcxLaneChannel final : public FrameChannel {
   void connect(std::span<const uint8_t> peer_address, Deadline deadline) { lane_->connect(peer_address, deadline); }
   ucx::Lane& lane() noexcept { return *lane_; }
   bool detects_peer_failure() const { return lane_->detects_peer_failure(); }
-  bool reports_peer_close() const noexcept override;
+  bool detects_peer_death() const noexcept override;
 
   const char* profile() const noexcept override { return UCX_PROFILE; }
   std::string peer() const override;
