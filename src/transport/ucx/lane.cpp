@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <string_view>
 
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -392,11 +392,26 @@ void UcpLane::throw_unusable_locked() const {
 void UcpLane::settle() {
   if (!options_.owner_driven || !core_) return;
   constexpr int kBusyRetries = 256;
+  constexpr int kTurnsPerRound = 1024;
   int busy_rounds = 0;
+  const auto activity = [&] {
+    std::lock_guard lock(mutex_);
+    return std::tuple(frames_sent_, frames_received_, pending_.size(), ready_.size(), connect_done_);
+  };
+  const auto before = activity();
   // Until UCX has nothing left and the worker is armed, so that wait_fd() wakes the owner on the
   // next event (the frame signal covers frames already taken out of UCX).
   for (;;) {
-    while (turn(core_)) {
+    for (int i = 0; i < kTurnsPerRound && turn(core_); ++i) {
+    }
+    // Wake-ups that move nothing of the lane's, again and again: UCX keeps busy with itself (seen
+    // on loopback TCP: a connection attempt refused over and over while the peer's worker is not
+    // progressed) and its event fd stays readable, so waiting on it would return at once. Past a
+    // streak of them each such wake-up sleeps a millisecond: a trickle instead of a spinning core.
+    if (activity() == before) {
+      if (++quiet_settles_ > kQuietSettleStreak) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } else {
+      quiet_settles_ = 0;
     }
     {
       std::lock_guard lock(mutex_);
@@ -411,8 +426,7 @@ void UcpLane::settle() {
       std::this_thread::yield();
       continue;
     }
-    pollfd p{core_->event_fd(), POLLIN, 0};
-    (void)::poll(&p, 1, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
