@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -213,7 +214,10 @@ bool UcpLane::turn(const std::shared_ptr<WorkerCore>& core_ptr) {
     }
   }
 
-  any = core.progress() || any;
+  if (core.progress()) {
+    any = true;
+    ++progress_rounds_;
+  }
 
   std::vector<std::vector<uint8_t>> inbound;
   while (auto m = core.inbox().next()) {
@@ -393,6 +397,7 @@ void UcpLane::settle() {
   if (!options_.owner_driven || !core_) return;
   constexpr int kBusyRetries = 256;
   constexpr int kTurnsPerRound = 1024;
+  constexpr auto kPollWindow = std::chrono::microseconds(50);
   int busy_rounds = 0;
   const auto activity = [&] {
     std::lock_guard lock(mutex_);
@@ -402,16 +407,33 @@ void UcpLane::settle() {
   // Until UCX has nothing left and the worker is armed, so that wait_fd() wakes the owner on the
   // next event (the frame signal covers frames already taken out of UCX).
   for (;;) {
+    const uint64_t progress_before = progress_rounds_;
     for (int i = 0; i < kTurnsPerRound && turn(core_); ++i) {
     }
-    // Wake-ups that move nothing of the lane's, again and again: UCX keeps busy with itself (seen
-    // on loopback TCP: a connection attempt refused over and over while the peer's worker is not
-    // progressed) and its event fd stays readable, so waiting on it would return at once. Past a
-    // streak of them each such wake-up sleeps a millisecond: a trickle instead of a spinning core.
+    const bool progressed = progress_rounds_ != progress_before;  // UCX did work (RMA served, say)
+    // Wake-ups in which UCX does nothing at all, again and again: its event fd stays readable
+    // (seen on loopback TCP while a refused connection attempt is pending and the peer's worker is
+    // not progressed), so waiting on it would return at once. Past a streak of them each such
+    // wake-up sleeps a millisecond: a trickle instead of a spinning core. Wake-ups in which UCX
+    // works (serving a peer's emulated RMA, say) never sleep.
     if (activity() == before) {
-      if (++quiet_settles_ > kQuietSettleStreak) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (!progressed && ++quiet_settles_ > kQuietSettleStreak)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (progressed) quiet_settles_ = 0;
     } else {
       quiet_settles_ = 0;
+      // Just active: keep turning for a short window before arming, yielding the core between
+      // turns. A reply (or the next emulated-RMA fragment) often lands within it, which saves a
+      // sleep and a wake-up on each side; an idle lane never gets here.
+      const auto until = Clock::now() + kPollWindow;
+      while (Clock::now() < until) {
+        (void)turn(core_);
+        {
+          std::lock_guard lock(mutex_);
+          if (!ready_.empty() || unusable_locked()) return;  // the caller polls again
+        }
+        std::this_thread::yield();
+      }
     }
     {
       std::lock_guard lock(mutex_);
@@ -421,12 +443,13 @@ void UcpLane::settle() {
     // Busy although progress found nothing: events UCX has not made progressable yet (shared
     // memory reports a message being written; the async thread has a closing connection to
     // dispatch). Such a state is brief, so retry a bounded number of times, yielding the core; past
-    // that, sleep on the event fd a millisecond at a time rather than spin.
+    // that, wait on the event fd (up to a millisecond) between tries.
     if (++busy_rounds <= kBusyRetries) {
       std::this_thread::yield();
       continue;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    pollfd p{core_->event_fd(), POLLIN, 0};
+    (void)::poll(&p, 1, 1);
   }
 }
 

@@ -89,7 +89,8 @@ class UcpLane final : public Lane {
   Fd event_fd_;
   Fd wait_set_;  // owner-driven: epoll set of the worker's event fd and event_fd_
   static constexpr int kQuietSettleStreak = 64;
-  int quiet_settles_ = 0;  // owner-driven: consecutive settle() calls that moved nothing
+  int quiet_settles_ = 0;  // owner-driven: consecutive settle() calls in which UCX did nothing
+  uint64_t progress_rounds_ = 0;  // owning thread: turns in which the worker's progress did work
   std::vector<uint8_t> address_;
   std::shared_ptr<WorkerCore> core_;  // set before the constructor returns; destroyed after join
   std::thread thread_;
