@@ -2,11 +2,14 @@
 
 #include <sys/mman.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace echelon::remote {
 
@@ -60,6 +63,22 @@ size_t sweep_session_shm(uint64_t session_id) {
     const std::string name = entry.path().filename().string();
     if (name.rfind(prefix, 0) != 0 || !parse_session_shm_name("/" + name)) continue;
     if (::shm_unlink(("/" + name).c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+size_t sweep_session_private_dir(uint64_t session_id) {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::filesystem::path root = (tmp != nullptr && *tmp != '\0') ? tmp : "/tmp";
+  const std::string prefix = fmt::format("echelon-s{:016x}-", session_id);
+  size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    const std::string name = entry.path().filename().string();
+    // Exactly mkdtemp's six-character suffix: nothing else of ours or anyone's matches.
+    if (name.size() != prefix.size() + 6 || name.rfind(prefix, 0) != 0 || !entry.is_directory(ec)) continue;
+    std::error_code rm;
+    if (std::filesystem::remove_all(entry.path(), rm) > 0 && !rm) ++removed;
   }
   return removed;
 }

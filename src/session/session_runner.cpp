@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <optional>
 
@@ -144,6 +145,9 @@ void open_registries(const remote::RunnerArgs& args, Prestart& p) {
   } catch (const std::exception& e) {
     fail_startup("session private directory", e.what());
   }
+  // Scratch directories of everything forked from here on (chip children's kernel files) go inside
+  // the session's, so the daemon's sweep of a killed runner takes them too. Single-threaded still.
+  ::setenv("TMPDIR", p.private_dir->path().c_str(), 1);
   p.board = std::make_unique<ImportBoard>(p.private_dir->path());
   p.board->install_loader();
   p.registries = std::make_unique<RunnerRegistries>();

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <span>
@@ -126,8 +128,19 @@ TEST_F(RemoteBufferE2E, DaemonSweepsSharedMemoryOfAKilledRunner) {
   ASSERT_EQ(mapped.size(), 1u) << "the allocation is one shared-memory object of the session";
   const std::string object = *mapped.begin();
   ASSERT_TRUE(session_shm_objects().contains(object));
+  // The session's private directory ("echelon-s<16 hex>-XXXXXX", named like the object's session).
+  const std::string dir_prefix = "echelon-s" + object.substr(2, 16) + "-";
+  auto private_dirs = [&] {
+    size_t n = 0;
+    const char* tmp = std::getenv("TMPDIR");
+    for (const auto& e : std::filesystem::directory_iterator(tmp && *tmp ? tmp : "/tmp"))
+      if (e.path().filename().string().rfind(dir_prefix, 0) == 0) ++n;
+    return n;
+  };
+  ASSERT_EQ(private_dirs(), 1u) << "the runner has its private directory " << dir_prefix << "*";
   ::kill(runner, SIGKILL);  // no chance to clean up after itself
   EXPECT_TRUE(wait_until([&] { return !session_shm_objects().contains(object); })) << object << " survived its runner";
+  EXPECT_TRUE(wait_until([&] { return private_dirs() == 0; })) << dir_prefix << "* survived its runner";
   EXPECT_TRUE(wait_until([&] { return !w.health(r).ready; }));
   w.close();
 }

@@ -182,8 +182,9 @@ RunnerSession::~RunnerSession() {
   close_lanes();
   runner_.terminate(std::chrono::seconds(2));  // no-op once reaped; otherwise no runner survives the test
   // The harness plays the daemon, so it also does the daemon's sweep of a reaped runner's shared
-  // memory: a runner ended by a signal cannot unlink its allocations itself.
+  // memory and private directory: a runner ended by a signal cannot remove them itself.
   remote::sweep_session_shm(session_id_);
+  remote::sweep_session_private_dir(session_id_);
 }
 
 uint64_t RunnerSession::send_task(const wire::TaskPayload& task) {

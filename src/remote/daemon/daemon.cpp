@@ -122,12 +122,15 @@ void Daemon::adopt_handed_off_runners() {
   }
 }
 
-// A runner frees its own buffers when it ends normally; one killed by a signal leaves them.
+// A runner frees its own buffers and removes its private directory when it ends normally; one
+// killed by a signal leaves them (and its children's scratch directories, which live inside it).
 void Daemon::sweep_shm(uint64_t session_id) {
   const size_t removed = sweep_session_shm(session_id);
   if (removed > 0)
     spdlog::warn("event=shm_swept session_id={} objects={} reason=\"the runner left shared memory behind\"", session_id,
                  removed);
+  if (sweep_session_private_dir(session_id) > 0)
+    spdlog::warn("event=dir_swept session_id={} reason=\"the runner left its private directory behind\"", session_id);
 }
 
 void Daemon::runner_exited(int pidfd) {
