@@ -14,8 +14,9 @@
 //   ucx_rtt_over_host_tcp                                 goal <= 1
 //   host_tcp_remote_rtt_tcp_run_us_p50, ucx_rtt_tcp_over_host_tcp   the same for the tcp run
 //   ucx_copy_to_remote_gb_per_s / ucx_copy_from_remote_gb_per_s / _tcp
-//                                                         256 MiB remote_copy_to / _from (version-2
-//                                                         RMA copies)
+//                                                         256 MiB remote_copy_to / _from: version-2
+//                                                         RMA copies over posix; over tcp in frames
+//                                                         (UCX emulates RMA through the parent there)
 //   ucx_copy_over_put / ucx_copy_over_put_tcp             lower copy figure over the put bandwidth
 //                                                         of the same transports (goal >= 0.6)
 // GB/s = 1e9 bytes/s; every figure is a median over repetitions.

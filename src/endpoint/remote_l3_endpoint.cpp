@@ -204,6 +204,12 @@ void RemoteL3Endpoint::await_ready(Deadline deadline) {
                  "detect a dead peer); a dead runner is noticed by the health expiry ({} s). Add tcp to UCX_TLS for "
                  "immediate detection.",
                  name_, spec_.health_expiry_s);
+  // The runner's RMA of a version-2 copy targets the parent, through the command lane's transports.
+  rma_copies_ = profile_ == remote::TransportProfile::UCX && lanes_.command->safe_rma_target();
+  if (profile_ == remote::TransportProfile::UCX && !rma_copies_)
+    spdlog::debug("{}: UCX emulates RMA on these lanes with messages the parent would serve, and a runner dying "
+                  "meanwhile would abort the parent inside UCX 1.13; copies travel in command-lane frames",
+                  name_);
 }
 
 void RemoteL3Endpoint::attach(Waker* waker) {
@@ -636,7 +642,7 @@ ControlReply RemoteL3Endpoint::control_borrowed(const ControlRequest& request, s
 }
 
 bool RemoteL3Endpoint::copies_by_rma(uint64_t bytes) const noexcept {
-  return profile_ == remote::TransportProfile::UCX && bytes > spec_.ucx_inline_copy_max;
+  return rma_copies_ && bytes > spec_.ucx_inline_copy_max;
 }
 
 ControlReply RemoteL3Endpoint::copy_by_rma(wire::ControlName name, wire::CopyRmaRequest request,

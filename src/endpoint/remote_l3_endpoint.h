@@ -65,7 +65,10 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   // when the call fails is dropped by closing the command lane (the endpoint is FAILED then anyway).
   ControlReply control_borrowed(const ControlRequest& request, std::span<const uint8_t> tail,
                                 std::span<uint8_t> result_into, Deadline deadline);
-  // ucx: whether a copy of `bytes` moves by RMA (protocol.md 9.2 version 2) instead of in frames.
+  // ucx: whether a copy of `bytes` moves by RMA (protocol.md 9.2 version 2) instead of in frames:
+  // above ucx_inline_copy_max, when the command lane is a safe RMA target for the runner
+  // (FrameChannel::safe_rma_target: RDMA lanes, or shared memory only). Over tcp UCX 1.13 emulates
+  // RMA through the parent and aborts it if the runner dies meanwhile, so copies stay in frames.
   bool copies_by_rma(uint64_t bytes) const noexcept;
   // One version-2 COPY_TO_REMOTE (the runner gets from `memory`) or COPY_FROM_REMOTE (it puts into
   // `memory`); `request`'s peer fields are filled here. `memory` is registered for the runner's
@@ -136,6 +139,8 @@ class RemoteL3Endpoint final : public WorkerEndpoint {
   void bootstrap();
 
   remote::TransportProfile profile_ = remote::TransportProfile::HOST_TCP;
+  // ucx: large copies use the version-2 RMA controls (set in await_ready; see copies_by_rma).
+  bool rma_copies_ = false;
   remote::BootstrapManifest manifest_;
   bool launched_ = false;  // the manifest is built; entries are fixed
   Deadline startup_deadline_{};

@@ -93,6 +93,14 @@ class FrameChannel {
   // catch a dead peer there.
   virtual bool detects_peer_death() const noexcept { return true; }
 
+  // Whether the peer may drive one-sided RMA against this process's registered memory through this
+  // channel's connection without putting this process at risk: the transport does RMA itself (the
+  // target takes no part), or the emulation's messages cannot fail (no peer failure detection).
+  // UCX 1.13 aborts a process whose emulated get reply or put acknowledgement meets a failed
+  // endpoint, so a dying peer must never find this process serving one. False for profiles
+  // without RMA.
+  virtual bool safe_rma_target() const noexcept { return false; }
+
   // Failure is sticky; the first cause is kept (nullptr while healthy).
   virtual const TransportError* failure() const noexcept = 0;
   bool failed() const noexcept { return failure() != nullptr; }

@@ -73,6 +73,14 @@ bool UcxLaneChannel::detects_peer_death() const noexcept {
   }
 }
 
+bool UcxLaneChannel::safe_rma_target() const noexcept {
+  try {
+    return lane_->offloads_rma() || !lane_->detects_peer_failure();
+  } catch (...) {
+    return false;
+  }
+}
+
 const TransportError* UcxLaneChannel::failure() const noexcept {
   if (!failure_) {
     try {

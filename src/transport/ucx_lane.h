@@ -34,6 +34,7 @@ class UcxLaneChannel final : public FrameChannel {
   ucx::Lane& lane() noexcept { return *lane_; }
   bool detects_peer_failure() const { return lane_->detects_peer_failure(); }
   bool detects_peer_death() const noexcept override;
+  bool safe_rma_target() const noexcept override;
 
   const char* profile() const noexcept override { return UCX_PROFILE; }
   std::string peer() const override;

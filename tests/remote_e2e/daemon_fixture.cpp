@@ -23,14 +23,15 @@ namespace {
 const std::string kListeningPrefix = "echelon-remote-worker listening ";
 
 // The ucx instance of the suite (ECHELON_TEST_TRANSPORT=ucx) keeps UCX on loopback over tcp unless
-// the caller chose otherwise. Set before main, so the parent's UCX context and every daemon (hence
-// every runner) see it; nothing has started a thread yet.
+// the caller chose otherwise; the ucx-shm instance uses shared memory only. Set before main, so the
+// parent's UCX context and every daemon (hence every runner) see it; nothing has started a thread.
 const bool kUcxEnvironment = [] {
   const char* profile = std::getenv("ECHELON_TEST_TRANSPORT");
   if (profile != nullptr && std::string(profile) == "ucx") {
     ::setenv("UCX_TLS", "tcp,self", 0);
     ::setenv("UCX_NET_DEVICES", "lo", 0);
   }
+  if (profile != nullptr && std::string(profile) == "ucx-shm") ::setenv("UCX_TLS", "posix,self", 1);
   return true;
 }();
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <span>
 #include <stdexcept>
@@ -94,11 +95,23 @@ TEST_F(RemoteCopyE2E, QuarterGibibyteRoundTripsIntact) {
   round_trip_checked(daemon, uint64_t{256} << 20, chunk - 3, 4096);
 }
 
-// ucx (buffers.md 9.3): 1 GiB each way in one version-2 control per direction, moved by the
-// runner's RMA against the parent's registered memory, verified by checksum.
-TEST_F(RemoteCopyE2E, GibibyteRoundTripsIntactByRma) {
-  if (!testing_ucx()) GTEST_SKIP() << "RMA copies are the ucx profile's; host_tcp runs the 256 MiB test";
+// ucx (buffers.md 9.3): 1 GiB each way, verified by checksum. Over shared memory (ucx-shm) in one
+// version-2 control per direction, moved by the runner's RMA against the parent's registered
+// memory; over tcp in command-lane frames (CopyPathFollowsTheLanes).
+TEST_F(RemoteCopyE2E, GibibyteRoundTripsIntact) {
+  if (!testing_ucx()) GTEST_SKIP() << "the 1 GiB copies are the ucx profile's; host_tcp runs the 256 MiB test";
   round_trip_checked(daemon, uint64_t{1} << 30, 12345, uint64_t{3} << 20);
+}
+
+// Large copies move by RMA only where the runner's RMA cannot endanger the parent: over shared
+// memory only (UCX 1.13 cannot fail those endpoints mid-operation) or an RDMA lane, never over tcp,
+// where UCX emulates RMA through the parent and aborts it when the runner dies meanwhile.
+TEST_F(RemoteCopyE2E, CopyPathFollowsTheLanes) {
+  OpenEndpoint open(daemon, {"session_check_inline_sum"});
+  const uint64_t inline_max = spec_for(daemon).ucx_inline_copy_max;
+  EXPECT_FALSE(open.ep.copies_by_rma(inline_max)) << "a copy up to ucx_inline_copy_max travels in one frame";
+  EXPECT_EQ(open.ep.copies_by_rma(inline_max + 1), testing_ucx_shared_memory())
+      << "profile " << test_profile() << ", UCX_TLS=" << (std::getenv("UCX_TLS") ? std::getenv("UCX_TLS") : "");
 }
 
 // Chunks of COPY_FROM_REMOTE are received straight into the caller's span: each lands exactly at
@@ -234,12 +247,8 @@ TEST_F(RemoteCopyE2E, RefusedBorrowedChunkLeavesTheLaneUsable) {
 }
 
 // A runner killed while chunks are on the wire: the copy fails within the control deadline with
-// the bytes already written, the worker is FAILED, and the Worker still closes.
-//
-// On ucx the copies stay below ucx_inline_copy_max, so they travel in command-lane frames: a runner
-// dying while the parent serves its emulated RMA get over UCX 1.13's tcp transport makes UCX abort
-// the parent (ucp_get_req_handler: "Fatal: unexpected error"), a limitation recorded in
-// docs/transport.md that this test cannot turn into a bounded failure.
+// the bytes already written, the worker is FAILED, and the Worker still closes. On ucx the chunks
+// are command-lane frames (the copies stay below ucx_inline_copy_max).
 TEST_F(RemoteCopyE2E, RunnerKilledMidCopyIsABoundedFailure) {
   const uint64_t kBytes = testing_ucx() ? (uint64_t{8} << 20) : (uint64_t{64} << 20);
   Worker w(4, parent_options());
@@ -272,6 +281,49 @@ TEST_F(RemoteCopyE2E, RunnerKilledMidCopyIsABoundedFailure) {
   ASSERT_FALSE(error.empty()) << "copies kept succeeding after the runner was killed";
   EXPECT_TRUE(contains(error, "failed after") || contains(error, "is not live")) << error;
   EXPECT_TRUE(wait_until([&] { return !w.health(id).ready; }));
+  w.close();
+}
+
+// A runner killed while its RMA serves version-2 copies (ucx over shared memory: the runner gets
+// from and puts into the parent's registered memory). Shared memory cannot report the death, so the
+// health expiry fails the endpoint; the copy in flight fails with it, within that bound, and the
+// Worker closes.
+TEST_F(RemoteCopyE2E, RunnerKilledMidRmaCopyIsABoundedFailure) {
+  if (!testing_ucx_shared_memory()) GTEST_SKIP() << "version-2 RMA copies run on the ucx-shm instance";
+  constexpr uint64_t kBytes = uint64_t{64} << 20;
+  Worker w(4, parent_options());
+  RemoteWorkerSpec s = spec_for(daemon);
+  s.health_interval_s = 0.1;
+  s.health_expiry_s = 1;
+  const WorkerId id = w.add_remote_worker(s);
+  w.init();
+  const RemoteBufferHandle buf = w.remote_malloc(id, kBytes);
+  const pid_t runner = daemon.wait_for_single_runner();
+  ASSERT_GT(runner, 0);
+  std::vector<std::byte> src(kBytes, std::byte{7});
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ::kill(runner, SIGKILL);
+  });
+  std::string error;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000 && error.empty(); ++i) {
+    try {
+      if (i % 2 == 0) w.remote_copy_to(buf, 0, src);
+      else w.remote_copy_from(buf, 0, src);
+    } catch (const ControlError& e) {
+      error = e.what();
+    } catch (const std::invalid_argument& e) {  // the session was already seen dead before sending
+      error = e.what();
+    }
+  }
+  const auto took = std::chrono::steady_clock::now() - t0;
+  killer.join();
+  ASSERT_FALSE(error.empty()) << "copies kept succeeding after the runner was killed";
+  EXPECT_TRUE(contains(error, "the RMA copy") || contains(error, "is not live")) << error;
+  // The expiry (1 s) plus slack for a loaded machine, far below the 30 s control timeout.
+  EXPECT_LT(took, std::chrono::seconds(15)) << error;
+  EXPECT_FALSE(w.health(id).ready);
   w.close();
 }
 

@@ -24,12 +24,20 @@ inline WorkerOptions parent_options() {
 }
 
 // The transport profile the suite runs under: ctest runs it once per profile, the ucx instance with
-// ECHELON_TEST_TRANSPORT=ucx (and UCX_TLS / UCX_NET_DEVICES keeping UCX on loopback).
+// ECHELON_TEST_TRANSPORT=ucx (UCX_TLS / UCX_NET_DEVICES keeping UCX on loopback tcp) and the RMA
+// tests once more with ECHELON_TEST_TRANSPORT=ucx-shm (the ucx profile over UCX_TLS=posix,self).
 inline std::string test_profile() {
   const char* p = std::getenv("ECHELON_TEST_TRANSPORT");
-  return p != nullptr && *p != '\0' ? p : "host_tcp";
+  if (p == nullptr || *p == '\0') return "host_tcp";
+  return std::string(p) == "ucx-shm" ? "ucx" : p;
 }
 inline bool testing_ucx() { return test_profile() == "ucx"; }
+// The ucx profile over shared memory only: the parent is a safe RMA target there (no peer failure
+// detection to fail UCX's emulated RMA mid-operation), so large copies move by RMA.
+inline bool testing_ucx_shared_memory() {
+  const char* p = std::getenv("ECHELON_TEST_TRANSPORT");
+  return p != nullptr && std::string(p) == "ucx-shm";
+}
 
 inline RemoteWorkerSpec spec_for(const Daemon& d) {
   RemoteWorkerSpec s;

@@ -341,7 +341,8 @@ TEST(UcxLane, IdleOwnerDrivenLaneUsesNoCpu) {
 
 // With only shared memory in UCX_TLS (no peer failure detection on UCX 1.13) a lane still connects
 // and carries frames, without peer error handling (over tcp it has it), and the peer's close()
-// still fails the lane PEER_CLOSED, through the close notice.
+// still fails the lane PEER_CLOSED, through the close notice. Neither transport does RMA itself, so
+// only the shared-memory lane is a safe RMA target (its emulation cannot fail mid-operation).
 TEST(UcxLane, SharedMemoryOnlyLanesRunWithoutPeerErrorHandling) {
   SKIP_WITHOUT_UCX();
   for (const char* tls : {"posix,self", "tcp,self"}) {
@@ -360,6 +361,8 @@ TEST(UcxLane, SharedMemoryOnlyLanesRunWithoutPeerErrorHandling) {
     Side parent(tls, [&, &link = b_link] {
       auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command"));
       UCX_CHECK(ch->detects_peer_failure() == !shm_only, "peer error handling on the parent's lane");
+      UCX_CHECK(!ch->lane().offloads_rma(), "loopback tcp and posix emulate RMA");
+      UCX_CHECK(ch->safe_rma_target() == shm_only, "safe RMA target only without peer failure detection");
       ch->send(frame(FrameType::CONTROL, 1, pattern(300, 9)), deadline_in(20s));
       InboundFrame f = ch->receive(deadline_in(20s));
       UCX_CHECK(f.header.type == FrameType::CONTROL_REPLY && f.header.sequence == 1, "reply header");

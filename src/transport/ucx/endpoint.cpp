@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
 #include "transport/ucx/request.h"
+#include "transport/ucx_ep_info.h"
 #include "transport/ucx/status.h"
 
 namespace echelon::transport::ucx {
@@ -83,6 +85,18 @@ void EndpointCore::on_peer_error(void* arg, ucp_ep_h /*ep*/, ucs_status_t status
 
 void EndpointCore::check(const char* what) const {
   if (failed()) throw TransportError(TransportErrc::PEER_CLOSED, fmt::format("{}: {}", what, failure_));
+}
+
+bool EndpointCore::offloads_rma() const {
+  char* text = nullptr;
+  size_t size = 0;
+  FILE* out = ::open_memstream(&text, &size);
+  if (out == nullptr) return false;
+  ucp_ep_print_info(ep_, out);
+  const bool ok = std::fclose(out) == 0;
+  const bool offloads = ok && text != nullptr && ep_info_offloads_rma(std::string_view(text, size));
+  std::free(text);
+  return offloads;
 }
 
 EndpointCore::~EndpointCore() {

@@ -33,6 +33,9 @@ class EndpointCore {
   const std::string& failure() const noexcept { return failure_; }
   // Throws PEER_CLOSED naming the failure when the endpoint failed.
   void check(const char* what) const;
+  // Whether UCX gave this endpoint a lane that does RMA in the transport (ep_info_offloads_rma of
+  // ucp_ep_print_info's text); false also when that text cannot be had.
+  bool offloads_rma() const;
 
  private:
   EndpointCore(std::shared_ptr<WorkerCore> worker, PeerErrorFn on_error)

@@ -187,9 +187,11 @@ bool UcpLane::turn(const std::shared_ptr<WorkerCore>& core_ptr) {
       bool detects = false;
       ep_core_ = connect_endpoint(core_ptr, *connect_to, detects);
       endpoint_ = std::make_unique<UcpEndpoint>(ep_core_);
+      const bool offloads = ep_core_->offloads_rma();
       std::lock_guard lock(mutex_);
       connected_ = true;
       detects_peer_failure_ = detects;
+      offloads_rma_ = offloads;
       connect_done_ = true;
     } catch (const TransportError& e) {
       std::lock_guard lock(mutex_);
@@ -374,7 +376,7 @@ void UcpLane::peer_gone_locked(const std::string& message) {
 }
 
 void UcpLane::update_signal_locked() {
-  const bool want = !ready_.empty() || failure_.has_value();
+  const bool want = !ready_.empty() || failure_.has_value() || overrun_;
   if (want && !signalled_) {
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t r = ::write(event_fd_.get(), &one, sizeof(one));
@@ -404,9 +406,26 @@ void UcpLane::settle() {
     return std::tuple(frames_sent_, frames_received_, pending_.size(), ready_.size(), connect_done_);
   };
   const auto before = activity();
+  // A turn that never gets quiet (UCX retrying a reply to a peer that died over shared memory,
+  // where nothing reports the death) must not keep the owner from its own deadlines: past the
+  // budget, settle returns with wait_fd() kept readable, so the owner is back at once.
+  const auto budget_end = Clock::now() + kSettleBudget;
+  {
+    std::lock_guard lock(mutex_);
+    if (overrun_) {
+      overrun_ = false;
+      update_signal_locked();
+    }
+  }
   // Until UCX has nothing left and the worker is armed, so that wait_fd() wakes the owner on the
   // next event (the frame signal covers frames already taken out of UCX).
   for (;;) {
+    if (Clock::now() >= budget_end) {
+      std::lock_guard lock(mutex_);
+      overrun_ = true;
+      update_signal_locked();
+      return;
+    }
     const uint64_t progress_before = progress_rounds_;
     for (int i = 0; i < kTurnsPerRound && turn(core_); ++i) {
     }

@@ -6,6 +6,7 @@
 // sequence with a bounded reorder buffer, the health lane by dropping stale HEALTHs (WIRE-22).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -33,6 +34,10 @@ class UcpLane final : public Lane {
   bool detects_peer_failure() const override {
     std::lock_guard lock(mutex_);
     return detects_peer_failure_;
+  }
+  bool offloads_rma() const override {
+    std::lock_guard lock(mutex_);
+    return offloads_rma_;
   }
   uint64_t post(std::vector<uint8_t> frame) override;
   void wait_sent(uint64_t ticket, Deadline deadline) override;
@@ -90,6 +95,9 @@ class UcpLane final : public Lane {
   Fd wait_set_;  // owner-driven: epoll set of the worker's event fd and event_fd_
   static constexpr int kQuietSettleStreak = 64;
   int quiet_settles_ = 0;  // owner-driven: consecutive settle() calls in which UCX did nothing
+  // Owner-driven: how long one settle() may turn before it hands the thread back to the owner.
+  static constexpr auto kSettleBudget = std::chrono::milliseconds(2);
+  bool overrun_ = false;  // (mutex_) settle() ran out of budget: wait_fd() stays readable
   uint64_t progress_rounds_ = 0;  // owning thread: turns in which the worker's progress did work
   std::vector<uint8_t> address_;
   std::shared_ptr<WorkerCore> core_;  // set before the constructor returns; destroyed after join
@@ -114,6 +122,7 @@ class UcpLane final : public Lane {
   bool connect_done_ = false;
   bool connected_ = false;
   bool detects_peer_failure_ = false;
+  bool offloads_rma_ = false;
   std::deque<Outbound> outbound_;
   std::set<uint64_t> pending_;  // posted tickets not yet locally complete
   uint64_t next_ticket_ = 1;

@@ -26,7 +26,8 @@
 namespace echelon::transport::ucx {
 
 // Bumped on any change to the classes below; the loader refuses a module of another version.
-inline constexpr uint32_t kModuleAbiVersion = 4;  // 2: Lane; 3: detects_peer_failure; 4: owner_driven
+inline constexpr uint32_t kModuleAbiVersion = 5;  // 2: Lane; 3: detects_peer_failure; 4: owner_driven;
+                                                  // 5: offloads_rma
 // The C factory the loader resolves: `extern "C" Module* echelon_ucx_module_v1()`.
 inline constexpr const char* kModuleFactorySymbol = "echelon_ucx_module_v1";
 
@@ -173,6 +174,11 @@ class Lane {
   // detect a dead peer (shared memory only): the lane then fails on a dead peer only through its
   // user's deadlines (the health expiry).
   virtual bool detects_peer_failure() const = 0;
+  // Whether the endpoint does RMA in the transport (an RDMA lane), so a peer's put or get on this
+  // process's memory needs nothing from this process. False where UCX emulates RMA with messages
+  // that this process serves (tcp, shared memory): on UCX 1.13 a failure of the endpoint while it
+  // serves one aborts the process. Known once connected.
+  virtual bool offloads_rma() const = 0;
   // Queues one whole encoded frame (header checked by the caller); returns its ticket.
   virtual uint64_t post(std::vector<uint8_t> frame) = 0;
   // Blocks until every frame up to `ticket` has been sent (locally complete), or throws.
