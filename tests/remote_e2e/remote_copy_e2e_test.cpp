@@ -246,6 +246,30 @@ TEST_F(RemoteCopyE2E, RefusedBorrowedChunkLeavesTheLaneUsable) {
   EXPECT_TRUE(open.ep.health().ready) << open.ep.health().reason;
 }
 
+// Copies `bytes` to and from `buf` in turn while another thread kills `runner` after `delay`,
+// until one fails; returns that error ("" if the bound of 1000 copies passed first: a broken test).
+std::string copy_until_killed(Worker& w, const RemoteBufferHandle& buf, uint64_t bytes, pid_t runner,
+                              std::chrono::milliseconds delay) {
+  std::vector<std::byte> src(bytes, std::byte{7});
+  std::thread killer([&] {
+    std::this_thread::sleep_for(delay);
+    ::kill(runner, SIGKILL);
+  });
+  std::string error;
+  for (int i = 0; i < 1000 && error.empty(); ++i) {
+    try {
+      if (i % 2 == 0) w.remote_copy_to(buf, 0, src);
+      else w.remote_copy_from(buf, 0, src);
+    } catch (const ControlError& e) {
+      error = e.what();
+    } catch (const std::invalid_argument& e) {  // the session was already seen dead before sending
+      error = e.what();
+    }
+  }
+  killer.join();
+  return error;
+}
+
 // A runner killed while chunks are on the wire: the copy fails within the control deadline with
 // the bytes already written, the worker is FAILED, and the Worker still closes. On ucx the chunks
 // are command-lane frames (the copies stay below ucx_inline_copy_max).
@@ -260,24 +284,8 @@ TEST_F(RemoteCopyE2E, RunnerKilledMidCopyIsABoundedFailure) {
   const RemoteBufferHandle buf = w.remote_malloc(id, kBytes);
   const pid_t runner = daemon.wait_for_single_runner();
   ASSERT_GT(runner, 0);
-  std::vector<std::byte> src(kBytes, std::byte{7});
-  std::thread killer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ::kill(runner, SIGKILL);
-  });
-  std::string error;
-  // Copies repeat until the kill lands (each one is 64 chunks); the bound only stops a broken test.
-  for (int i = 0; i < 1000 && error.empty(); ++i) {
-    try {
-      if (i % 2 == 0) w.remote_copy_to(buf, 0, src);
-      else w.remote_copy_from(buf, 0, src);
-    } catch (const ControlError& e) {
-      error = e.what();
-    } catch (const std::invalid_argument& e) {  // the session was already seen dead before sending
-      error = e.what();
-    }
-  }
-  killer.join();
+  // Each copy is 64 chunks.
+  const std::string error = copy_until_killed(w, buf, kBytes, runner, std::chrono::milliseconds(20));
   ASSERT_FALSE(error.empty()) << "copies kept succeeding after the runner was killed";
   EXPECT_TRUE(contains(error, "failed after") || contains(error, "is not live")) << error;
   EXPECT_TRUE(wait_until([&] { return !w.health(id).ready; }));
@@ -300,25 +308,9 @@ TEST_F(RemoteCopyE2E, RunnerKilledMidRmaCopyIsABoundedFailure) {
   const RemoteBufferHandle buf = w.remote_malloc(id, kBytes);
   const pid_t runner = daemon.wait_for_single_runner();
   ASSERT_GT(runner, 0);
-  std::vector<std::byte> src(kBytes, std::byte{7});
-  std::thread killer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    ::kill(runner, SIGKILL);
-  });
-  std::string error;
   const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < 1000 && error.empty(); ++i) {
-    try {
-      if (i % 2 == 0) w.remote_copy_to(buf, 0, src);
-      else w.remote_copy_from(buf, 0, src);
-    } catch (const ControlError& e) {
-      error = e.what();
-    } catch (const std::invalid_argument& e) {  // the session was already seen dead before sending
-      error = e.what();
-    }
-  }
+  const std::string error = copy_until_killed(w, buf, kBytes, runner, std::chrono::milliseconds(30));
   const auto took = std::chrono::steady_clock::now() - t0;
-  killer.join();
   ASSERT_FALSE(error.empty()) << "copies kept succeeding after the runner was killed";
   EXPECT_TRUE(contains(error, "the RMA copy") || contains(error, "is not live")) << error;
   // The expiry (1 s) plus slack for a loaded machine, far below the 30 s control timeout.
