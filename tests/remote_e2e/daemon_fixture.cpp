@@ -8,11 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 
 extern char** environ;
@@ -80,7 +82,7 @@ SecretFile::SecretFile() {
 SecretFile::~SecretFile() { ::unlink(path.c_str()); }
 
 Daemon::Daemon(const std::string& auth_secret_file, const std::vector<std::string>& extra_env,
-               const std::string& plugin_dir) {
+               const std::string& plugin_dir, const DaemonPlace& place) {
   char log_name[] = "/tmp/echelon-e2e-daemon-log-XXXXXX";
   const int log_fd = ::mkstemp(log_name);
   if (log_fd < 0) throw std::runtime_error("mkstemp for the daemon log failed");
@@ -91,10 +93,13 @@ Daemon::Daemon(const std::string& auth_secret_file, const std::vector<std::strin
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-  std::vector<std::string> args = {ECHELON_REMOTE_WORKER_PATH, "--listen",       "127.0.0.1:0",
-                                   "--plugin-dir",             plugin_dir,
-                                   "--session-binary",         ECHELON_SESSION_BINARY,
-                                   "--log-level",              "info"};
+  host_ = place.listen_host;
+  std::vector<std::string> args;
+  if (!place.netns.empty()) args = {"/usr/sbin/ip", "netns", "exec", place.netns};  // execs the daemon: same pid
+  for (const std::string& a : {std::string(ECHELON_REMOTE_WORKER_PATH), std::string("--listen"), host_ + ":0",
+                               std::string("--plugin-dir"), plugin_dir, std::string("--session-binary"),
+                               std::string(ECHELON_SESSION_BINARY), std::string("--log-level"), std::string("info")})
+    args.push_back(a);
   if (auth_secret_file.empty()) {
     args.push_back("--insecure-no-auth");
   } else {
@@ -105,9 +110,17 @@ Daemon::Daemon(const std::string& auth_secret_file, const std::vector<std::strin
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   // The runners inherit the daemon's environment, which is how a test arms a runner fault.
-  std::vector<char*> envp;
-  for (char** e = environ; *e; ++e) envp.push_back(*e);
   std::vector<std::string> extra = extra_env;
+  const auto overridden = [&](const char* e) {
+    const std::string_view var(e);
+    return std::any_of(extra.begin(), extra.end(), [&](const std::string& x) {
+      const size_t eq = x.find('=');
+      return var.substr(0, var.find('=')) == std::string_view(x).substr(0, eq);
+    });
+  };
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e)
+    if (!overridden(*e)) envp.push_back(*e);
   for (auto& e : extra) envp.push_back(e.data());
   envp.push_back(nullptr);
   const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());

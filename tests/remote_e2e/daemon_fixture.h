@@ -1,4 +1,5 @@
-// A real echelon-remote-worker for the end-to-end tests: started insecure on 127.0.0.1:0 with the
+// A real echelon-remote-worker for the end-to-end tests: started insecure on 127.0.0.1:0 (or a
+// DaemonPlace) with the
 // session test plugin directory, its port read from the "listening" line (never a blind sleep).
 // The destructor terminates it (the daemon stops its runners) and reaps it; every wait is bounded.
 #pragma once
@@ -31,19 +32,28 @@ struct SecretFile {
   std::string path;
 };
 
+// Where a daemon runs: by default on this process's loopback; for the two-host tests, in another
+// network namespace (started through `ip netns exec`) listening on that namespace's address.
+struct DaemonPlace {
+  std::string netns;                     // empty: this process's network namespace
+  std::string listen_host = "127.0.0.1";
+};
+
 class Daemon {
  public:
   // Insecure (--insecure-no-auth) without a secret file, authenticated with one. `extra_env`
-  // ("NAME=value") is added to the daemon's environment, which its runners inherit.
-  // `plugin_dir` replaces the session test plugin directory.
+  // ("NAME=value") is added to the daemon's environment, which its runners inherit, replacing an
+  // inherited variable of the same name. `plugin_dir` replaces the session test plugin directory.
   explicit Daemon(const std::string& auth_secret_file = {}, const std::vector<std::string>& extra_env = {},
-                  const std::string& plugin_dir = ECHELON_SESSION_PLUGIN_DIR);
+                  const std::string& plugin_dir = ECHELON_SESSION_PLUGIN_DIR, const DaemonPlace& place = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
   pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
+  // The address it listens on (what a RemoteWorkerSpec's host is).
+  const std::string& host() const { return host_; }
   // The runners (session processes) the daemon currently has.
   std::vector<int> runners() const { return live_children(pid_); }
   // Waits (bounded) for exactly one runner and returns it, or -1.
@@ -56,6 +66,7 @@ class Daemon {
  private:
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  std::string host_;
   bool reaped_ = false;
   std::string log_path_;
 };

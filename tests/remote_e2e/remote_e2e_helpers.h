@@ -42,7 +42,7 @@ inline bool testing_ucx_shared_memory() {
 inline RemoteWorkerSpec spec_for(const Daemon& d) {
   RemoteWorkerSpec s;
   s.transport_profile = test_profile();
-  s.host = "127.0.0.1";
+  s.host = d.host();
   s.port = d.port();
   s.heap_ring_bytes = uint64_t{4} << 20;  // the runner's inner Worker needs little
   s.startup_timeout_s = 15;
