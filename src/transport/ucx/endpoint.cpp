@@ -142,12 +142,32 @@ std::unique_ptr<Operation> UcpEndpoint::send_am(uint16_t am_id, std::vector<uint
   auto state = std::make_unique<RequestState>();
   state->header = std::move(header);
   state->data = std::move(data);
+  const std::span<const uint8_t> h(state->header), d(state->data);  // heap buffers: stay put on move
+  return start_am(am_id, std::move(state), h, d);
+}
+
+std::unique_ptr<Operation> UcpEndpoint::send_am_split(uint16_t am_id, std::vector<uint8_t> message,
+                                                      size_t header_bytes) {
+  core_->check("ucp_am_send_nbx");
+  if (header_bytes > message.size()) {
+    throw TransportError(TransportErrc::MALFORMED_FRAME,
+                         fmt::format("ucp_am_send_nbx: a {}-byte header in a {}-byte message", header_bytes,
+                                     message.size()));
+  }
+  auto state = std::make_unique<RequestState>();
+  state->data = std::move(message);
+  const std::span<const uint8_t> whole(state->data);
+  return start_am(am_id, std::move(state), whole.first(header_bytes), whole.subspan(header_bytes));
+}
+
+std::unique_ptr<Operation> UcpEndpoint::start_am(uint16_t am_id, std::unique_ptr<RequestState> state,
+                                                 std::span<const uint8_t> header, std::span<const uint8_t> data) {
   ucp_request_param_t params = send_params(state.get());
-  ucs_status_ptr_t result = ucp_am_send_nbx(core_->handle(), am_id, state->header.data(), state->header.size(),
-                                            state->data.data(), state->data.size(), &params);
+  ucs_status_ptr_t result =
+      ucp_am_send_nbx(core_->handle(), am_id, header.data(), header.size(), data.data(), data.size(), &params);
   return std::make_unique<UcpOperation>(core_->worker(), core_,
-                                        fmt::format("ucp_am_send_nbx(id {}, {} + {} bytes)", am_id,
-                                                    state->header.size(), state->data.size()),
+                                        fmt::format("ucp_am_send_nbx(id {}, {} + {} bytes)", am_id, header.size(),
+                                                    data.size()),
                                         std::move(state), result);
 }
 

@@ -10,6 +10,8 @@
 
 namespace echelon::transport::ucx {
 
+struct RequestState;
+
 // True when a UCX_TLS value names only same-host transports (shared memory, self), none of which
 // can detect a dead peer in UCX 1.13.
 bool shared_memory_only(const char* tls);
@@ -69,6 +71,8 @@ class UcpEndpoint final : public Endpoint {
 
   std::unique_ptr<Operation> send_am(uint16_t am_id, std::vector<uint8_t> header,
                                      std::vector<uint8_t> data) override;
+  std::unique_ptr<Operation> send_am_split(uint16_t am_id, std::vector<uint8_t> message,
+                                           size_t header_bytes) override;
   std::unique_ptr<RemoteKey> unpack_rkey(std::span<const uint8_t> packed) override;
   std::unique_ptr<Operation> put(const void* local, size_t bytes, uint64_t remote_addr,
                                  const RemoteKey& key) override;
@@ -78,6 +82,10 @@ class UcpEndpoint final : public Endpoint {
   std::string failure() const override { return core_->failure(); }
 
  private:
+  // Sends `header` + `data` (buffers owned by `state`) and wraps the request.
+  std::unique_ptr<Operation> start_am(uint16_t am_id, std::unique_ptr<RequestState> state,
+                                      std::span<const uint8_t> header, std::span<const uint8_t> data);
+
   const UcpRemoteKey& own_key(const RemoteKey& key, const char* what) const;
   std::shared_ptr<EndpointCore> core_;
 };

@@ -207,7 +207,7 @@ bool UcpLane::turn(const std::shared_ptr<WorkerCore>& core_ptr) {
   for (auto& s : sends) {
     any = true;
     try {
-      ops_.emplace_back(s.ticket, endpoint_->send_am(s.am_id, std::move(s.header), std::move(s.data)));
+      ops_.emplace_back(s.ticket, endpoint_->send_am_split(s.am_id, std::move(s.message), s.header_bytes));
       ++frames_sent_;
     } catch (const TransportError& e) {
       std::lock_guard lock(mutex_);
@@ -504,10 +504,10 @@ bool UcpLane::connected() const {
   return connected_;
 }
 
-uint64_t UcpLane::queue_locked(uint16_t am_id, std::vector<uint8_t> header, std::vector<uint8_t> data) {
+uint64_t UcpLane::queue_locked(uint16_t am_id, std::vector<uint8_t> message, size_t header_bytes) {
   if (unusable_locked()) throw_unusable_locked();
   const uint64_t ticket = next_ticket_++;
-  outbound_.push_back({ticket, am_id, std::move(header), std::move(data)});
+  outbound_.push_back({ticket, am_id, std::move(message), header_bytes});
   pending_.insert(ticket);
   return ticket;
 }
@@ -517,12 +517,11 @@ uint64_t UcpLane::post(std::vector<uint8_t> frame) {
     throw TransportError(TransportErrc::MALFORMED_FRAME, fmt::format("{}: a {}-byte frame has no header", describe(),
                                                                      frame.size()));
   }
-  std::vector<uint8_t> header(frame.begin(), frame.begin() + wire::FRAME_HEADER_BYTES);
-  frame.erase(frame.begin(), frame.begin() + wire::FRAME_HEADER_BYTES);  // the payload
   uint64_t ticket;
   {
     std::lock_guard lock(mutex_);
-    ticket = queue_locked(send_id_, std::move(header), std::move(frame));
+    // One buffer: the frame header is the AM user header, the payload the AM data.
+    ticket = queue_locked(send_id_, std::move(frame), wire::FRAME_HEADER_BYTES);
   }
   wake();
   settle();
@@ -532,7 +531,9 @@ uint64_t UcpLane::post(std::vector<uint8_t> frame) {
 void UcpLane::post_raw_for_test(uint16_t am_id, std::vector<uint8_t> header, std::vector<uint8_t> data) {
   {
     std::lock_guard lock(mutex_);
-    queue_locked(am_id, std::move(header), std::move(data));
+    const size_t header_bytes = header.size();
+    header.insert(header.end(), data.begin(), data.end());
+    queue_locked(am_id, std::move(header), header_bytes);
   }
   wake();
   settle();

@@ -54,8 +54,8 @@ class UcpLane final : public Lane {
   struct Outbound {
     uint64_t ticket;
     uint16_t am_id;
-    std::vector<uint8_t> header;
-    std::vector<uint8_t> data;
+    std::vector<uint8_t> message;  // AM user header, then AM data
+    size_t header_bytes;
   };
 
   void run();  // the progress thread
@@ -83,7 +83,7 @@ class UcpLane final : public Lane {
   std::optional<std::vector<uint8_t>> take_ready_locked();
   [[noreturn]] void throw_unusable_locked() const;
   bool unusable_locked() const { return failure_.has_value() || closed_; }
-  uint64_t queue_locked(uint16_t am_id, std::vector<uint8_t> header, std::vector<uint8_t> data);
+  uint64_t queue_locked(uint16_t am_id, std::vector<uint8_t> message, size_t header_bytes);
   void wake() noexcept;
   std::string describe() const;
 

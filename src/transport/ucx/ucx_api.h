@@ -27,7 +27,7 @@ namespace echelon::transport::ucx {
 
 // Bumped on any change to the classes below; the loader refuses a module of another version.
 inline constexpr uint32_t kModuleAbiVersion = 5;  // 2: Lane; 3: detects_peer_failure; 4: owner_driven;
-                                                  // 5: offloads_rma
+                                                  // 5: offloads_rma, send_am_split
 // The C factory the loader resolves: `extern "C" Module* echelon_ucx_module_v1()`.
 inline constexpr const char* kModuleFactorySymbol = "echelon_ucx_module_v1";
 
@@ -71,6 +71,10 @@ class Endpoint {
   // rendezvous, UCX's choice). The operation owns both buffers until it completes.
   virtual std::unique_ptr<Operation> send_am(uint16_t am_id, std::vector<uint8_t> header,
                                              std::vector<uint8_t> data) = 0;
+  // As send_am, with the first `header_bytes` of `message` as the user header and the rest as the
+  // data: a whole encoded frame goes out without splitting it into two buffers (a copy).
+  virtual std::unique_ptr<Operation> send_am_split(uint16_t am_id, std::vector<uint8_t> message,
+                                                   size_t header_bytes) = 0;
   virtual std::unique_ptr<RemoteKey> unpack_rkey(std::span<const uint8_t> packed) = 0;
   // One-sided writes/reads of the peer range at `remote_addr` described by `key` (unpacked on
   // this endpoint). Local completion only; flush() gives remote completion.
