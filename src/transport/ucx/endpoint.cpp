@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "transport/ucx/request.h"
-#include "transport/ucx_ep_info.h"
 #include "transport/ucx/status.h"
+#include "transport/ucx_ep_info.h"
 
 namespace echelon::transport::ucx {
 
