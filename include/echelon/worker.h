@@ -130,7 +130,8 @@ class Worker {
   void run(const std::function<void(Orchestrator&)>& fn, std::optional<double> timeout_s = std::nullopt);
   // The recursive shape every level shares: fn(orch, args, config) (RT-103).
   void run(const OrchFn& fn, const TaskArgs& args, const CallConfig& config);
-  // Waits for every open run.
+  // Waits for every open run, then raises the first error among them and among the runs that
+  // failed and finished since the last drain() without being waited on through their RunHandle.
   void drain(std::optional<double> timeout_s = std::nullopt);
   // Stops admission, fails in-flight work, stops and releases every child. Idempotent.
   void close();

@@ -287,6 +287,7 @@ void Engine::wait_run(const std::shared_ptr<RunState>& run, std::optional<double
   lock.unlock();
   after_run_waited();
   lock.lock();
+  run->waited = true;
   if (run->fn_error) std::rethrow_exception(run->fn_error);
   if (run->failed) throw RunError(run->root_error);
 }
@@ -295,7 +296,10 @@ void Engine::drain(std::optional<double> timeout_s) {
   std::vector<std::shared_ptr<RunState>> open;
   {
     std::lock_guard lock(mu_);
-    open.assign(runs_.begin(), runs_.end());
+    // Runs that already failed and finished come first: their errors are older.
+    open.assign(failed_unwaited_.begin(), failed_unwaited_.end());
+    failed_unwaited_.clear();
+    open.insert(open.end(), runs_.begin(), runs_.end());
   }
   const auto deadline = timeout_s ? std::optional(Clock::now() + seconds(*timeout_s)) : std::nullopt;
   std::exception_ptr first;

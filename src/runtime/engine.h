@@ -183,6 +183,8 @@ class Engine {
   SlotPool slots_;
   std::array<std::unique_ptr<HeapRing>, MAX_RING_DEPTH> heap_rings_;
   std::deque<std::shared_ptr<RunState>> runs_;  // open runs in admission order
+  // Runs that failed and finished before anyone waited on them: drain() still raises their error.
+  std::deque<std::shared_ptr<RunState>> failed_unwaited_;
   uint64_t next_run_id_ = 1;
   bool closing_ = false;
   EngineCounters counters_;

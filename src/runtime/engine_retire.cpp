@@ -129,7 +129,13 @@ void Engine::consume(TaskSlot& slot) {
 void Engine::check_run_terminal(RunState& run) {
   if (run.terminal || !run.submission_closed || run.live != 0) return;
   run.terminal = true;
-  while (!runs_.empty() && runs_.front()->terminal) runs_.pop_front();
+  while (!runs_.empty() && runs_.front()->terminal) {
+    const std::shared_ptr<RunState>& done = runs_.front();
+    if ((done->failed || done->fn_error) && !done->waited) failed_unwaited_.push_back(done);
+    runs_.pop_front();
+  }
+  // Those whose handle was waited on since reported their error there.
+  std::erase_if(failed_unwaited_, [](const std::shared_ptr<RunState>& r) { return r->waited; });
   run_cv_.notify_all();
   wake_.notify();  // the next run's ready work may dispatch now (RT-321)
 }

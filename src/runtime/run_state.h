@@ -30,6 +30,7 @@ struct RunState {
   bool failed = false;
   std::string root_error;
   std::exception_ptr fn_error;  // the orchestration function's exception, rethrown by wait()
+  bool waited = false;  // (engine mutex) its error reached a waiter; drain() need not raise it
 
   TensorMap tensor_map;
   std::vector<std::vector<uint32_t>> scopes;  // frames of slot indices holding a scope reference

@@ -135,6 +135,27 @@ TEST(WorkerTest, DrainRaisesRootError) {
   EXPECT_NE(err.find("drained failure"), std::string::npos) << err;
 }
 
+// A run that failed and finished before drain() was called (its handle dropped unwaited) still has
+// its error raised by drain(): runs dispatch in admission order (RT-321), so once the second run
+// has returned the first is over, and drain() finds it among the finished ones, exactly once.
+TEST(WorkerTest, DrainRaisesErrorOfARunThatAlreadyFinished) {
+  Worker w(3, quick_options());
+  w.add_sub(ChildIsolation::THREAD);
+  auto fail = w.register_callable(sub_fn("worker.fail_early", [](const SubCall&) { throw std::runtime_error("early failure"); }));
+  auto ok = w.register_callable(sub_fn("worker.ok", [](const SubCall&) {}));
+  w.init();
+  w.submit([&](Orchestrator& o) { o.submit_sub(fail, TaskArgs{}); });
+  w.run([&](Orchestrator& o) { o.submit_sub(ok, TaskArgs{}); });
+  const std::string err = what_of([&] { w.drain(10); });
+  EXPECT_NE(err.find("early failure"), std::string::npos) << err;
+  EXPECT_EQ(what_of([&] { w.drain(10); }), "") << "an error is raised by one drain only";
+  // A failed run whose handle was waited on reported its error there; drain() does not repeat it.
+  RunHandle waited = w.submit([&](Orchestrator& o) { o.submit_sub(fail, TaskArgs{}); });
+  EXPECT_NE(what_of([&] { waited.wait(10); }).find("early failure"), std::string::npos);
+  w.run([&](Orchestrator& o) { o.submit_sub(ok, TaskArgs{}); });
+  EXPECT_EQ(what_of([&] { w.drain(10); }), "");
+}
+
 TEST(WorkerTest, CloseWithInflightTaskFailsItAndReturns) {
   WorkerOptions o = quick_options();
   o.close_grace_s = 0.3;
