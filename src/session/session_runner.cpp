@@ -244,6 +244,10 @@ int SessionRunner::run() {
   p.buffers->release_all();
   clear_inner_handles();  // callables.md 11: nothing is looked up after the session
   p.inner->close();
+  // The parent's close() returns once this lane closes, and whoever then stops the daemon stops
+  // this runner too: remove the private directory (chip scratch files included) first, so a normal
+  // end leaves nothing for the daemon's sweep. Announcement files unlinked later just fail.
+  p.private_dir.reset();
   command->close();
   return exit_status(outcome);
 }
