@@ -13,6 +13,7 @@ void RequestState::on_send_done(void* request, ucs_status_t status, void* user_d
   state->status = status;
   if (state->abandoned) {
     ucp_request_free(request);
+    if (state->worker != nullptr) state->worker->forget_abandoned(state);
     delete state;
   }
 }
@@ -51,6 +52,8 @@ void UcpOperation::abandon() noexcept {
     // Cancelling completes the request (with UCS_ERR_CANCELED) in a later progress; the callback
     // then frees it and the buffers the state still owns.
     state_->abandoned = true;
+    state_->worker = worker_.get();
+    worker_->adopt_abandoned(state_);
     ucp_request_cancel(worker_->handle(), state_->request);
   }
   state_ = nullptr;

@@ -15,6 +15,7 @@ class EndpointCore;
 struct RequestState {
   bool completed = false;
   bool abandoned = false;  // the Operation is gone: the callback frees everything
+  WorkerCore* worker = nullptr;  // set when abandoned: the worker that frees it if UCX never does
   ucs_status_t status = UCS_INPROGRESS;
   void* request = nullptr;
   std::vector<uint8_t> header;  // AM sends own their buffers until completion

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "transport/ucx/endpoint.h"
+#include "transport/ucx/request.h"
 #include "transport/ucx/status.h"
 
 namespace echelon::transport::ucx {
@@ -37,7 +38,9 @@ WorkerCore::WorkerCore(std::shared_ptr<UcpContext> context, std::string name)
 
 WorkerCore::~WorkerCore() {
   inbox_->close();
-  ucp_worker_destroy(worker_);
+  ucp_worker_destroy(worker_);  // may still complete abandoned requests (their callbacks free them)
+  // Requests UCX never completed: their memory went with the worker; their states are ours.
+  for (RequestState* state : abandoned_) delete state;
 }
 
 bool WorkerCore::progress() {

@@ -4,12 +4,15 @@
 #pragma once
 
 #include <memory>
+#include <unordered_set>
 
 #include "transport/fd.h"
 #include "transport/ucx/am_inbox.h"
 #include "transport/ucx/context.h"
 
 namespace echelon::transport::ucx {
+
+struct RequestState;
 
 // What endpoints and operations share with their worker (kept alive by them).
 class WorkerCore {
@@ -29,6 +32,11 @@ class WorkerCore {
   bool arm();
   int event_fd() const noexcept { return event_fd_; }
   void wake() noexcept;
+  // Abandoned requests (owning thread only): a request UCX never completes - a send on an
+  // endpoint closed under it, say - would leak its state and buffers, so the worker frees what is
+  // left of them after ucp_worker_destroy.
+  void adopt_abandoned(RequestState* state) { abandoned_.insert(state); }
+  void forget_abandoned(RequestState* state) noexcept { abandoned_.erase(state); }
 
  private:
   WorkerCore(std::shared_ptr<UcpContext> context, std::string name);
@@ -39,6 +47,7 @@ class WorkerCore {
   int event_fd_ = -1;  // owned by UCX
   Fd wake_fd_;
   std::unique_ptr<AmInbox> inbox_;
+  std::unordered_set<RequestState*> abandoned_;
 };
 
 class UcpWorker final : public Worker {
