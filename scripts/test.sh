@@ -18,11 +18,12 @@ scripts/build.sh build-tsan -DECHELON_SANITIZE=thread -DECHELON_BUILD_BENCH=OFF 
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build-tsan -j "$jobs" --output-on-failure -L runtime --timeout 900
 
-echo "== AddressSanitizer + UBSan: every suite but the runtime one (TSan covers it)"
+echo "== AddressSanitizer + UBSan: every suite but the runtime one (TSan covers it), ucx included"
 scripts/build.sh build-asan -DECHELON_SANITIZE=address -DECHELON_BUILD_BENCH=OFF -- \
-  core_tests wire_tests chip_tests process_local_tests transport_tests remote_tests session_tests remote_e2e_tests
-ctest --test-dir build-asan -j "$jobs" --output-on-failure -L 'core|wire|chip|process|transport|remote|session|remote_e2e' \
-  --timeout 900
+  core_tests wire_tests chip_tests process_local_tests transport_tests remote_tests session_tests remote_e2e_tests \
+  transport_ucx_tests
+ctest --test-dir build-asan -j "$jobs" --output-on-failure \
+  -L 'core|wire|chip|process|transport|remote|session|remote_e2e|ucx' --timeout 900
 
 if [[ -x scripts/fuzz-smoke.sh ]]; then
   echo "== fuzz smoke run"
