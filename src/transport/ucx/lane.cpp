@@ -90,7 +90,9 @@ std::string UcpLane::describe() const {
 }
 
 void UcpLane::wake() noexcept {
-  if (core_) core_->wake();
+  // Only a progress thread sleeps on the worker's wake fd; an owner-driven lane is progressed by
+  // the caller itself, so the write would be a wasted syscall on every post.
+  if (core_ && !options_.owner_driven) core_->wake();
 }
 
 // ---- progress thread --------------------------------------------------------------------------
