@@ -88,7 +88,11 @@ Daemon::Daemon(const std::string& auth_secret_file, const std::vector<std::strin
   if (log_fd < 0) throw std::runtime_error("mkstemp for the daemon log failed");
   log_path_ = log_name;
   int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(log_fd);
+    ::unlink(log_path_.c_str());
+    throw std::runtime_error("pipe2 failed");
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
@@ -129,6 +133,7 @@ Daemon::Daemon(const std::string& auth_secret_file, const std::vector<std::strin
   ::close(log_fd);
   if (rc != 0) {
     ::close(out[0]);
+    ::unlink(log_path_.c_str());  // no destructor runs for a constructor that throws
     throw std::runtime_error("posix_spawn of the daemon failed");
   }
   const std::string line = read_line(out[0], 10s);
@@ -136,7 +141,9 @@ Daemon::Daemon(const std::string& auth_secret_file, const std::vector<std::strin
   const auto colon = line.rfind(':');
   if (line.rfind(kListeningPrefix, 0) != 0 || colon == std::string::npos) {
     stop();
-    throw std::runtime_error("the daemon did not print its listening line (got '" + line + "')");
+    const std::string said = log();
+    ::unlink(log_path_.c_str());
+    throw std::runtime_error("the daemon did not print its listening line (got '" + line + "'); it logged: " + said);
   }
   port_ = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
 }
