@@ -4,9 +4,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-
-#include <fmt/format.h>
-
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -67,10 +64,12 @@ size_t sweep_session_shm(uint64_t session_id) {
   return removed;
 }
 
+std::string session_private_dir_prefix(uint64_t session_id) { return fmt::format("echelon-s{:016x}-", session_id); }
+
 size_t sweep_session_private_dir(uint64_t session_id) {
   const char* tmp = std::getenv("TMPDIR");
   const std::filesystem::path root = (tmp != nullptr && *tmp != '\0') ? tmp : "/tmp";
-  const std::string prefix = fmt::format("echelon-s{:016x}-", session_id);
+  const std::string prefix = session_private_dir_prefix(session_id);
   size_t removed = 0;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {

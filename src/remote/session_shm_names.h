@@ -34,6 +34,8 @@ std::optional<ParsedShmName> parse_session_shm_name(std::string_view name);
 // daemon calls it after reaping a runner: a runner killed by a signal cannot clean up after
 // itself, and the names are the session's alone. Mappings that still exist stay valid.
 size_t sweep_session_shm(uint64_t session_id);
+// "echelon-s<16 hex>-": the name of a session runner's private directory before mkdtemp's suffix.
+std::string session_private_dir_prefix(uint64_t session_id);
 // The runner's private directory ("echelon-s<16 hex>-XXXXXX" under ${TMPDIR:-/tmp}) with everything
 // in it - its children's scratch directories included, since the runner points their TMPDIR there.
 // Returns how many directories were removed.

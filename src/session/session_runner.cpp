@@ -8,9 +8,10 @@
 #include <cstdio>
 #include <optional>
 
-#include "remote/handoff_io.h"
 #include "chip/private_dir.h"
+#include "remote/handoff_io.h"
 #include "remote/manifest.h"
+#include "remote/session_shm_names.h"
 #include "session/buffer_registry.h"
 #include "session/command_loop.h"
 #include "session/host_token.h"
@@ -141,7 +142,7 @@ void arm_test_fault(Prestart& p) {
 void open_registries(const remote::RunnerArgs& args, Prestart& p) {
   p.registration = PrepareContext{args.plugin_dirs, p.manifest.num_chips, p.manifest.num_sub_workers};
   try {
-    p.private_dir = std::make_unique<chip::PrivateDir>(fmt::format("echelon-s{:016x}-", p.manifest.session_id));
+    p.private_dir = std::make_unique<chip::PrivateDir>(remote::session_private_dir_prefix(p.manifest.session_id));
   } catch (const std::exception& e) {
     fail_startup("session private directory", e.what());
   }

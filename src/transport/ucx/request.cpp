@@ -11,9 +11,9 @@ void RequestState::on_send_done(void* request, ucs_status_t status, void* user_d
   auto* state = static_cast<RequestState*>(user_data);
   state->completed = true;
   state->status = status;
-  if (state->abandoned) {
+  if (state->abandoned_on != nullptr) {
     ucp_request_free(request);
-    if (state->worker != nullptr) state->worker->forget_abandoned(state);
+    state->abandoned_on->forget_abandoned(state);
     delete state;
   }
 }
@@ -51,8 +51,7 @@ void UcpOperation::abandon() noexcept {
   } else {
     // Cancelling completes the request (with UCS_ERR_CANCELED) in a later progress; the callback
     // then frees it and the buffers the state still owns.
-    state_->abandoned = true;
-    state_->worker = worker_.get();
+    state_->abandoned_on = worker_.get();
     worker_->adopt_abandoned(state_);
     ucp_request_cancel(worker_->handle(), state_->request);
   }

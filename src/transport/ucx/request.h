@@ -14,8 +14,9 @@ class EndpointCore;
 
 struct RequestState {
   bool completed = false;
-  bool abandoned = false;  // the Operation is gone: the callback frees everything
-  WorkerCore* worker = nullptr;  // set when abandoned: the worker that frees it if UCX never does
+  // Set once the Operation is gone: the callback frees everything, and this worker frees the state
+  // if UCX never completes the request.
+  WorkerCore* abandoned_on = nullptr;
   ucs_status_t status = UCS_INPROGRESS;
   void* request = nullptr;
   std::vector<uint8_t> header;  // AM sends own their buffers until completion
