@@ -8,11 +8,17 @@
 // The profile: a real daemon and runner on loopback, a parent Worker with transport "ucx".
 //   ucx_lane_rtt_us_p50 / _tcp                            raw owner-driven command lanes between two
 //                                                         processes: header-only frame ping-pong
-//   ucx_remote_rtt_us_p50 / _tcp                          one no-op remote task per run()
-//   host_tcp_remote_rtt_us_p50                            the same on host_tcp, interleaved with
-//                                                         the posix one (same machine state)
+//   ucx_remote_rtt_us_p50 / _tcp                          one no-op remote task per run(), runs
+//                                                         back to back in blocks of 50
+//   host_tcp_remote_rtt_us_p50                            the same on host_tcp, its blocks
+//                                                         alternating with the posix ones (same
+//                                                         machine state)
 //   ucx_rtt_over_host_tcp                                 goal <= 1
 //   host_tcp_remote_rtt_tcp_run_us_p50, ucx_rtt_tcp_over_host_tcp   the same for the tcp run
+//   ucx_remote_rtt_idle_us_p50 / host_tcp_remote_rtt_idle_us_p50 / ucx_rtt_idle_over_host_tcp
+//                                                         posix run: single tasks 200 us apart,
+//                                                         so every thread on both sides sleeps
+//                                                         before each (alternating per task)
 //   ucx_copy_to_remote_gb_per_s / ucx_copy_from_remote_gb_per_s / _tcp
 //                                                         256 MiB remote_copy_to / _from: version-2
 //                                                         RMA copies over posix; over tcp in frames
@@ -253,6 +259,8 @@ double lane_rtt_us(const char* tls, int runs) {
 struct ProfileFigures {
   double rtt_us_p50 = 0;
   double host_tcp_rtt_us_p50 = 0;
+  double idle_rtt_us_p50 = 0;
+  double host_tcp_idle_rtt_us_p50 = 0;
   double copy_to_gb_per_s = 0;
   double copy_from_gb_per_s = 0;
 };
@@ -264,9 +272,17 @@ const RemoteCallable& noop_entry() {
 
 constexpr uint64_t kCopyBytes = uint64_t{256} << 20;
 
-// In the child: one ucx session and one host_tcp session on the same daemon; single-task runs
-// alternate between them, then the ucx session copies 256 MiB each way.
-ProfileFigures measure_profile(int runs, int copy_reps) {
+// Blocks of back-to-back runs alternate between the sessions: a stream of tasks, as a DAG sends
+// them, with both sessions measured under the same machine state. (Alternating single runs would
+// measure each session after an idle gap of the other's run, whose length decides whether the
+// threads on each side are still awake: on a 2-core VM that is a coin toss, not a figure.)
+constexpr int kRunsPerBlock = 50;
+constexpr auto kIdleGap = std::chrono::microseconds(200);
+
+// In the child: one ucx session and one host_tcp session on the same daemon; single-task runs in
+// alternating blocks, then (if `idle_runs`) single tasks after an idle gap, then the ucx session
+// copies 256 MiB each way.
+ProfileFigures measure_profile(int runs, int idle_runs, int copy_reps) {
   remote::LocalDaemon daemon(bench_daemon_options());  // inherits UCX_TLS: its runners use it
   Worker w(4, bench_parent_options());
   RemoteWorkerSpec ucx_spec = bench_loopback_spec(daemon);
@@ -275,14 +291,22 @@ ProfileFigures measure_profile(int runs, int copy_reps) {
   const WorkerId tcp_id = w.add_remote_worker(bench_loopback_spec(daemon));
   const auto noop = w.register_callable(noop_entry(), {ucx_id, tcp_id});
   w.init();
+  const auto one_run = [&](WorkerId id, std::vector<double>& into) {
+    const auto t0 = BenchClock::now();
+    w.run([&](Orchestrator& o) { o.submit_next_level(noop, TaskArgs{}, {}, id); });
+    into.push_back(elapsed_us(t0));
+  };
   std::vector<double> rtt, tcp_rtt;
-  for (int i = 0; i < runs; ++i) {
-    auto t0 = BenchClock::now();
-    w.run([&](Orchestrator& o) { o.submit_next_level(noop, TaskArgs{}, {}, ucx_id); });
-    rtt.push_back(elapsed_us(t0));
-    t0 = BenchClock::now();
-    w.run([&](Orchestrator& o) { o.submit_next_level(noop, TaskArgs{}, {}, tcp_id); });
-    tcp_rtt.push_back(elapsed_us(t0));
+  for (int i = 0; i < runs; i += kRunsPerBlock) {
+    for (int k = 0; k < kRunsPerBlock; ++k) one_run(ucx_id, rtt);
+    for (int k = 0; k < kRunsPerBlock; ++k) one_run(tcp_id, tcp_rtt);
+  }
+  std::vector<double> idle, tcp_idle;
+  for (int i = 0; i < idle_runs; ++i) {
+    std::this_thread::sleep_for(kIdleGap);
+    one_run(ucx_id, idle);
+    std::this_thread::sleep_for(kIdleGap);
+    one_run(tcp_id, tcp_idle);
   }
   const RemoteBufferHandle buf = w.remote_malloc(ucx_id, kCopyBytes);
   std::vector<std::byte> src(kCopyBytes, std::byte{0x3C}), dst(kCopyBytes, std::byte{0});
@@ -299,14 +323,19 @@ ProfileFigures measure_profile(int runs, int copy_reps) {
   w.remote_free(buf);
   w.close();
   if (!daemon.stop()) throw std::runtime_error("the bench daemon did not exit on SIGTERM");
-  return ProfileFigures{median(rtt), median(tcp_rtt), median(to), median(from)};
+  ProfileFigures f{median(rtt), median(tcp_rtt), 0, 0, median(to), median(from)};
+  if (idle_runs > 0) {
+    f.idle_rtt_us_p50 = median(idle);
+    f.host_tcp_idle_rtt_us_p50 = median(tcp_idle);
+  }
+  return f;
 }
 
-ProfileFigures profile_figures(const char* tls, int runs, int copy_reps) {
+ProfileFigures profile_figures(const char* tls, int runs, int idle_runs, int copy_reps) {
   int result[2];
   if (::pipe2(result, O_CLOEXEC) != 0) die("pipe2");
   const pid_t child = fork_side(tls, [&] {
-    const ProfileFigures f = measure_profile(runs, copy_reps);
+    const ProfileFigures f = measure_profile(runs, idle_runs, copy_reps);
     if (::write(result[1], &f, sizeof f) != sizeof f) die("ucx suite: result pipe");
   });
   ::close(result[1]);
@@ -333,14 +362,18 @@ void run(const BenchOptions& opts, Report& report) {
   report.figure("ucx_lane_rtt_us_p50", lane_rtt_us("posix,self", runs));
   report.figure("ucx_lane_rtt_tcp_us_p50", lane_rtt_us("tcp,self", runs));
   const int copy_reps = opts.quick ? 3 : 7;
-  const ProfileFigures shm = profile_figures("posix,self", runs, copy_reps);
-  const ProfileFigures tcp = profile_figures("tcp,self", runs, copy_reps);
+  const int idle_runs = opts.quick ? 200 : 2000;
+  const ProfileFigures shm = profile_figures("posix,self", runs, idle_runs, copy_reps);
+  const ProfileFigures tcp = profile_figures("tcp,self", runs, 0, copy_reps);
   report.figure("ucx_remote_rtt_us_p50", shm.rtt_us_p50);
   report.figure("ucx_remote_rtt_tcp_us_p50", tcp.rtt_us_p50);
   report.figure("host_tcp_remote_rtt_us_p50", shm.host_tcp_rtt_us_p50);
   report.figure("ucx_rtt_over_host_tcp", shm.rtt_us_p50 / shm.host_tcp_rtt_us_p50);
   report.figure("host_tcp_remote_rtt_tcp_run_us_p50", tcp.host_tcp_rtt_us_p50);
   report.figure("ucx_rtt_tcp_over_host_tcp", tcp.rtt_us_p50 / tcp.host_tcp_rtt_us_p50);
+  report.figure("ucx_remote_rtt_idle_us_p50", shm.idle_rtt_us_p50);
+  report.figure("host_tcp_remote_rtt_idle_us_p50", shm.host_tcp_idle_rtt_us_p50);
+  report.figure("ucx_rtt_idle_over_host_tcp", shm.idle_rtt_us_p50 / shm.host_tcp_idle_rtt_us_p50);
   report.figure("ucx_copy_to_remote_gb_per_s", shm.copy_to_gb_per_s);
   report.figure("ucx_copy_from_remote_gb_per_s", shm.copy_from_gb_per_s);
   report.figure("ucx_copy_to_remote_tcp_gb_per_s", tcp.copy_to_gb_per_s);

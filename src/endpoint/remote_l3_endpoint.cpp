@@ -253,6 +253,12 @@ void RemoteL3Endpoint::io_main() {
         command_interest_ = interest;
       }
     }
+    // Some profiles (ucx) make wait_fd() wake on their next event only when asked before a sleep.
+    // A lane with work already left its wait_fd() readable, so the sleep ends at once.
+    if (!lanes_dead_) {
+      (void)lanes_.command->prepare_wait();
+      (void)lanes_.health->prepare_wait();
+    }
     reactor_->run_once(next_timer(Clock::now()));
     check_timers(Clock::now());
   }

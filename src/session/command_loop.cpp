@@ -39,6 +39,7 @@ const char* to_string(SessionEnd end) {
 }
 
 void CommandLoop::wait_for_input() {
+  if (!lane_.prepare_wait()) return;  // work already: poll() again
   pollfd p{lane_.wait_fd(), static_cast<short>(POLLIN | (lane_.wants_write() ? POLLOUT : 0)), 0};
   while (::poll(&p, 1, IDLE_CHECK_MS) < 0 && errno == EINTR) {
   }

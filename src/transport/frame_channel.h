@@ -84,6 +84,11 @@ class FrameChannel {
   // A descriptor that becomes readable when poll() may make progress (the socket on host_tcp, an
   // eventfd fed by a progress thread on ucx).
   virtual int wait_fd() const noexcept = 0;
+  // Call right before sleeping on wait_fd(): some profiles (ucx) make wait_fd() wake on their
+  // next event only then, so that calls followed by more calls skip that cost. False when the
+  // channel knows of work already (poll() would return a frame or throw); wait_fd() is then
+  // readable, as it is for work the channel has not looked at yet.
+  virtual bool prepare_wait() { return true; }
   // True while queued output waits for wait_fd() to become writable; a reactor then also waits for
   // EPOLLOUT. Profiles that progress output on their own thread always return false.
   virtual bool wants_write() const noexcept = 0;

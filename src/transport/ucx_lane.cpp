@@ -40,6 +40,14 @@ std::optional<InboundFrame> UcxLaneChannel::poll() {
   return frame;
 }
 
+bool UcxLaneChannel::prepare_wait() {
+  try {
+    return lane_->prepare_wait();
+  } catch (const TransportError&) {
+    return false;  // the lane has failed: poll() reports it
+  }
+}
+
 bool UcxLaneChannel::flush() {
   if (auto f = lane_->failure()) throw *f;
   return lane_->unsent() == 0;

@@ -44,6 +44,7 @@ class UcxLaneChannel final : public FrameChannel {
   void send(std::vector<uint8_t> frame, Deadline deadline) override;
   InboundFrame receive(Deadline deadline) override;
   int wait_fd() const noexcept override { return lane_->wait_fd(); }
+  bool prepare_wait() override;
   bool wants_write() const noexcept override { return false; }  // the progress thread sends
   const TransportError* failure() const noexcept override;
   void close() noexcept override { lane_->close(); }

@@ -208,6 +208,7 @@ wire::CompletionPayload RunnerSession::run_task(const wire::TaskPayload& task, s
 }
 
 bool RunnerSession::command_lane_readable(std::chrono::milliseconds wait) {
+  if (!command_->prepare_wait()) return true;
   pollfd p{command_->wait_fd(), POLLIN, 0};
   return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
 }

@@ -174,6 +174,7 @@ void UcpLane::serve(const std::shared_ptr<WorkerCore>& core_ptr) {
 
 bool UcpLane::turn(const std::shared_ptr<WorkerCore>& core_ptr) {
   WorkerCore& core = *core_ptr;
+  armed_ = false;  // any call into UCX may take the event the armed worker would have signalled
   std::optional<std::vector<uint8_t>> connect_to;
   std::deque<Outbound> sends;
   bool failed;
@@ -208,6 +209,8 @@ bool UcpLane::turn(const std::shared_ptr<WorkerCore>& core_ptr) {
   }
   for (auto& s : sends) {
     any = true;
+    worked_since_arm_ = true;
+    awaiting_reply_ = true;
     try {
       ops_.emplace_back(s.ticket, endpoint_->send_am_split(s.am_id, std::move(s.message), s.header_bytes));
       ++frames_sent_;
@@ -233,6 +236,10 @@ bool UcpLane::turn(const std::shared_ptr<WorkerCore>& core_ptr) {
     inbound.push_back(std::move(m->data));
   }
   frames_received_ += inbound.size();
+  if (!inbound.empty()) {
+    worked_since_arm_ = true;
+    awaiting_reply_ = false;
+  }
   // Once: the notice is acted on when the last frame sent before it is in.
   const bool peer_closed = peer_closed_after_ && frames_received_ >= *peer_closed_after_;
   if (peer_closed) peer_closed_after_.reset();
@@ -377,8 +384,9 @@ void UcpLane::peer_gone_locked(const std::string& message) {
   if (ready_.empty()) fail_locked(TransportErrc::PEER_CLOSED, *peer_gone_);
 }
 
-void UcpLane::update_signal_locked() {
-  const bool want = !ready_.empty() || failure_.has_value() || overrun_;
+void UcpLane::update_signal_locked(bool for_sleep) {
+  const bool want =
+      (!ready_.empty() && (for_sleep || !options_.owner_driven)) || failure_.has_value() || overrun_;
   if (want && !signalled_) {
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t r = ::write(event_fd_.get(), &one, sizeof(one));
@@ -397,10 +405,25 @@ void UcpLane::throw_unusable_locked() const {
   throw TransportError(TransportErrc::CLOSED, fmt::format("{} is closed", describe()));
 }
 
-void UcpLane::settle() {
+void UcpLane::pump() {
+  if (!options_.owner_driven || !core_) return;
+  const auto budget_end = Clock::now() + kSettleBudget;
+  // Another turn only while UCX finds work: each progress call is a system call on some
+  // transports (tcp), and a send that UCX completed at once needs none.
+  for (int i = 0; i < kTurnsPerRound; ++i) {
+    const uint64_t progress_before = progress_rounds_;
+    (void)turn(core_);
+    if (progress_rounds_ == progress_before) return;
+    std::lock_guard lock(mutex_);
+    // A frame goes back to the caller at once; the budget keeps a turn that never gets quiet from
+    // holding the owner (prepare_wait() then reports the overrun).
+    if (!ready_.empty() || unusable_locked() || Clock::now() >= budget_end) return;
+  }
+}
+
+void UcpLane::settle(bool wants_frames) {
   if (!options_.owner_driven || !core_) return;
   constexpr int kBusyRetries = 256;
-  constexpr int kTurnsPerRound = 1024;
   constexpr auto kPollWindow = std::chrono::microseconds(50);
   int busy_rounds = 0;
   const auto activity = [&] {
@@ -432,26 +455,29 @@ void UcpLane::settle() {
     for (int i = 0; i < kTurnsPerRound && turn(core_); ++i) {
     }
     const bool progressed = progress_rounds_ != progress_before;  // UCX did work (RMA served, say)
+    const bool active = activity() != before || worked_since_arm_;
     // Wake-ups in which UCX does nothing at all, again and again: its event fd stays readable
     // (seen on loopback TCP while a refused connection attempt is pending and the peer's worker is
     // not progressed), so waiting on it would return at once. Past a streak of them each such
     // wake-up sleeps a millisecond: a trickle instead of a spinning core. Wake-ups in which UCX
     // works (serving a peer's emulated RMA, say) never sleep.
-    if (activity() == before) {
-      if (!progressed && ++quiet_settles_ > kQuietSettleStreak)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      if (progressed) quiet_settles_ = 0;
-    } else {
+    if (active || progressed) {
       quiet_settles_ = 0;
-      // Just active: keep turning for a short window before arming, yielding the core between
-      // turns. A reply (or the next emulated-RMA fragment) often lands within it, which saves a
-      // sleep and a wake-up on each side; an idle lane never gets here.
+    } else if (++quiet_settles_ > kQuietSettleStreak) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (awaiting_reply_) {
+      // A frame just went out: keep turning for a short window before arming, yielding the core
+      // between turns. The reply often lands within it, which saves a sleep and a wake-up on each
+      // side (and the peer the signal that wakes this process). Once per frame sent: a reply that
+      // takes longer is waited for asleep.
+      awaiting_reply_ = false;
       const auto until = Clock::now() + kPollWindow;
       while (Clock::now() < until) {
         (void)turn(core_);
         {
           std::lock_guard lock(mutex_);
-          if (!ready_.empty() || unusable_locked()) return;  // the caller polls again
+          if ((wants_frames && !ready_.empty()) || unusable_locked()) return;  // the caller takes it
         }
         std::this_thread::yield();
       }
@@ -460,18 +486,30 @@ void UcpLane::settle() {
       std::lock_guard lock(mutex_);
       if (unusable_locked()) return;  // nothing more to wait for
     }
-    if (core_->arm()) return;
+    if (core_->arm()) {
+      armed_ = true;
+      worked_since_arm_ = false;
+      return;
+    }
     // Busy although progress found nothing: events UCX has not made progressable yet (shared
     // memory reports a message being written; the async thread has a closing connection to
-    // dispatch). Such a state is brief, so retry a bounded number of times, yielding the core; past
-    // that, wait on the event fd (up to a millisecond) between tries.
+    // dispatch), or only the wake-up signal that arming has just drained (then the next round
+    // arms). Such a state is brief, so retry a bounded number of times, yielding the core from the
+    // second try; past that, wait on the event fd (up to a millisecond) between tries.
     if (++busy_rounds <= kBusyRetries) {
-      std::this_thread::yield();
+      if (busy_rounds > 1) std::this_thread::yield();
       continue;
     }
     pollfd p{core_->event_fd(), POLLIN, 0};
     (void)::poll(&p, 1, 1);
   }
+}
+
+bool UcpLane::prepare_wait() {
+  if (options_.owner_driven && !armed_) settle();
+  std::lock_guard lock(mutex_);
+  if (options_.owner_driven) update_signal_locked(/*for_sleep=*/true);
+  return ready_.empty() && !unusable_locked() && !overrun_;
 }
 
 bool UcpLane::sleep_until(Deadline deadline) {
@@ -526,7 +564,7 @@ uint64_t UcpLane::post(std::vector<uint8_t> frame) {
     ticket = queue_locked(send_id_, std::move(frame), wire::FRAME_HEADER_BYTES);
   }
   wake();
-  settle();
+  pump();
   return ticket;
 }
 
@@ -538,14 +576,24 @@ void UcpLane::post_raw_for_test(uint16_t am_id, std::vector<uint8_t> header, std
     queue_locked(am_id, std::move(header), header_bytes);
   }
   wake();
-  settle();
+  pump();
 }
 
 void UcpLane::wait_sent(uint64_t ticket, Deadline deadline) {
   auto sent = [&] { return pending_.empty() || *pending_.begin() > ticket; };
   if (options_.owner_driven) {
-    for (;;) {
-      settle();
+    // Small frames are usually complete once handed to UCX (by post()): then no call into UCX at
+    // all, and neither arming nor a sleep.
+    for (bool first = true;; first = false) {
+      {
+        std::lock_guard lock(mutex_);
+        if (sent() || unusable_locked()) break;
+      }
+      if (first) {
+        pump();
+        continue;
+      }
+      settle(/*wants_frames=*/false);  // arms even with a frame in: this waits for the send
       {
         std::lock_guard lock(mutex_);
         if (sent() || unusable_locked()) break;
@@ -582,7 +630,7 @@ std::optional<std::vector<uint8_t>> UcpLane::take_ready_locked() {
 }
 
 std::optional<std::vector<uint8_t>> UcpLane::poll() {
-  settle();
+  pump();
   std::lock_guard lock(mutex_);
   return take_ready_locked();
 }

@@ -45,6 +45,7 @@ class UcpLane final : public Lane {
   std::optional<std::vector<uint8_t>> poll() override;
   std::optional<std::vector<uint8_t>> receive(Deadline deadline) override;
   int wait_fd() const noexcept override { return options_.owner_driven ? wait_set_.get() : event_fd_.get(); }
+  bool prepare_wait() override;
   std::optional<TransportError> failure() const override;
   void fail(TransportErrc code, const std::string& message) override;
   void close() noexcept override;
@@ -60,9 +61,13 @@ class UcpLane final : public Lane {
 
   void run();  // the progress thread
   std::shared_ptr<WorkerCore> make_worker();
-  // Owner-driven lanes: progress until quiet and arm the worker (no-op with a progress thread);
-  // sleep on wait_fd() until an event or the deadline (false once the deadline has passed).
-  void settle();
+  // Owner-driven lanes (no-ops with a progress thread). pump(): turns until UCX is quiet or a
+  // frame is ready, without arming (post, poll). settle(): turns until quiet, keeps turning for a
+  // short window after activity, and arms the worker (before a sleep on wait_fd()); a frame that
+  // arrives in the window ends it unarmed when the caller `wants_frames` (it returns the frame).
+  // sleep_until(): sleeps on wait_fd() until an event or the deadline (false once it has passed).
+  void pump();
+  void settle(bool wants_frames = true);
   bool sleep_until(Deadline deadline);
   // The lane's endpoint, with peer error handling when UCX_TLS allows it (`detects` says which).
   std::shared_ptr<EndpointCore> connect_endpoint(const std::shared_ptr<WorkerCore>& core,
@@ -79,7 +84,10 @@ class UcpLane final : public Lane {
   void fail_locked(TransportErrc code, const std::string& message);
   // The peer failed or closed: fails the lane once the frames already received are taken.
   void peer_gone_locked(const std::string& message);
-  void update_signal_locked();
+  // Raises or lowers the frame signal (event_fd_). Owner-driven, ready frames raise it only for a
+  // sleep (`for_sleep`): the owner takes a frame in the call that received it, so the signal would
+  // cost two system calls per frame for nothing.
+  void update_signal_locked(bool for_sleep = false);
   std::optional<std::vector<uint8_t>> take_ready_locked();
   [[noreturn]] void throw_unusable_locked() const;
   bool unusable_locked() const { return failure_.has_value() || closed_; }
@@ -94,11 +102,20 @@ class UcpLane final : public Lane {
   Fd event_fd_;
   Fd wait_set_;  // owner-driven: epoll set of the worker's event fd and event_fd_
   static constexpr int kQuietSettleStreak = 64;
+  static constexpr int kTurnsPerRound = 1024;  // turns of one pump() or settle() round at most
   int quiet_settles_ = 0;  // owner-driven: consecutive settle() calls in which UCX did nothing
   // Owner-driven: how long one settle() may turn before it hands the thread back to the owner.
   static constexpr auto kSettleBudget = std::chrono::milliseconds(2);
   bool overrun_ = false;  // (mutex_) settle() ran out of budget: wait_fd() stays readable
   uint64_t progress_rounds_ = 0;  // owning thread: turns in which the worker's progress did work
+  // Owner-driven, owner thread: the worker was armed and UCX not called since, so prepare_wait()
+  // has nothing to do (an event since then has made wait_fd() readable).
+  bool armed_ = false;
+  // Owner-driven, owner thread: a frame went out or came in since the worker was last armed.
+  bool worked_since_arm_ = false;
+  // Owner-driven, owner thread: a frame went out after the last one came in, so a reply may be on
+  // its way; settle() turns for a short window before arming (once per frame sent).
+  bool awaiting_reply_ = false;
   std::vector<uint8_t> address_;
   std::shared_ptr<WorkerCore> core_;  // set before the constructor returns; destroyed after join
   std::thread thread_;

@@ -26,8 +26,8 @@
 namespace echelon::transport::ucx {
 
 // Bumped on any change to the classes below; the loader refuses a module of another version.
-inline constexpr uint32_t kModuleAbiVersion = 5;  // 2: Lane; 3: detects_peer_failure; 4: owner_driven;
-                                                  // 5: offloads_rma, send_am_split
+inline constexpr uint32_t kModuleAbiVersion = 6;  // 2: Lane; 3: detects_peer_failure; 4: owner_driven;
+                                                  // 5: offloads_rma, send_am_split; 6: prepare_wait
 // The C factory the loader resolves: `extern "C" Module* echelon_ucx_module_v1()`.
 inline constexpr const char* kModuleFactorySymbol = "echelon_ucx_module_v1";
 
@@ -153,9 +153,10 @@ struct LaneOptions {
   uint64_t reorder_window = 64;
   // Who progresses the lane's worker. false: a progress thread of the lane, and the owner thread
   // exchanges frames with it through queues (two thread hand-offs per frame). true: the owner thread
-  // itself, inside its calls (post, poll, receive, wait_sent, connect); wait_fd() then becomes
-  // readable on worker events as well as on frames, so a reactor on it must call poll() on every
-  // wake-up. Saves both hand-offs per frame; the worker is progressed only while the owner calls.
+  // itself, inside its calls (post, poll, receive, wait_sent, connect, prepare_wait); the owner
+  // calls prepare_wait() before each sleep on wait_fd(), which then becomes readable on worker
+  // events as well as on frames, so a reactor on it must call poll() on every wake-up. Saves both
+  // hand-offs per frame; the worker is progressed only while the owner calls.
   bool owner_driven = false;
 };
 
@@ -193,8 +194,16 @@ class Lane {
   virtual std::optional<std::vector<uint8_t>> poll() = 0;
   // poll() that blocks until a frame, the failure, or the deadline (nullopt then).
   virtual std::optional<std::vector<uint8_t>> receive(Deadline deadline) = 0;
-  // An eventfd, readable while poll() has a frame or the lane has failed.
+  // Readable while poll() has a frame or the lane has failed; owner-driven, also on worker events
+  // (after prepare_wait()).
   virtual int wait_fd() const noexcept = 0;
+  // Owner-driven: call right before sleeping on wait_fd(). Finishes what UCX has in hand and arms
+  // the worker, so that wait_fd() wakes the owner on the next event (an event since an earlier arm
+  // has made it readable already); false when a frame taken out of UCX (or the failure) is
+  // waiting, in which case wait_fd() is readable too. post() and poll() do not arm: arming costs
+  // system calls, and only the last call before a sleep needs it. With a progress thread it
+  // returns whether poll() has nothing.
+  virtual bool prepare_wait() = 0;
   // The first failure, if any.
   virtual std::optional<TransportError> failure() const = 0;
   // Fails the lane from outside (a deadline the owner saw pass); keeps an earlier cause.
