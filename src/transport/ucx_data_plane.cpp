@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "transport/ucx/quiet_wakes.h"
+
 namespace echelon::transport {
 namespace {
 
@@ -212,13 +214,9 @@ std::unique_ptr<UcxDataPlane> UcxDataPlane::create(ucx::Module& module, std::str
       return;
     }
     try {
-      // Consecutive idle wake-ups in which UCX did nothing: its event fd can stay readable (seen on
-      // loopback tcp while a refused connection is retried), so waiting returns at once. Past a
-      // long streak each such wake-up sleeps a millisecond: a trickle of CPU instead of a spinning
-      // core. The streak is long because a wait also returns at once while arming reports BUSY,
-      // a brief state in the middle of shared-memory traffic that must never cost a sleep.
-      constexpr int kQuietWakeStreak = 4096;
-      int quiet_wakes = 0;
+      // A long streak: a wait also returns at once while arming reports BUSY, a brief state in the
+      // middle of shared-memory traffic that must never cost a sleep.
+      ucx::QuietWakes quiet_wakes(4096);
       for (;;) {
         std::shared_ptr<Job> job;
         {
@@ -241,15 +239,15 @@ std::unique_ptr<UcxDataPlane> UcxDataPlane::create(ucx::Module& module, std::str
           job->error = error;
           job->state = Job::State::DONE;
           shared->done.notify_all();
-          quiet_wakes = 0;
+          quiet_wakes.worked();
           continue;
         }
         // Idle: serve peers' RMA, then sleep on the event fd until UCX or a caller wakes us.
         if (engine.worker->progress()) {
-          quiet_wakes = 0;
+          quiet_wakes.worked();
           continue;
         }
-        if (++quiet_wakes > kQuietWakeStreak) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        quiet_wakes.quiet();
         engine.worker->wait(deadline_in(std::chrono::seconds(60)));
       }
     } catch (const std::exception& e) {

@@ -104,8 +104,7 @@ TEST_F(RemoteBufferE2E, SmallCopyChunksRoundTrip) {
   s.copy_chunk_bytes = 1000;  // not a power of two: chunk edges fall mid-pattern
   const WorkerId r = w.add_remote_worker(s);
   w.init();
-  std::vector<uint8_t> data(10'500);
-  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 3);
+  const std::vector<uint8_t> data = byte_pattern(10'500, 3);
   const RemoteBufferHandle buf = w.remote_malloc(r, data.size());
   w.remote_copy_to(buf, 0, std::as_bytes(std::span(data)));
   EXPECT_EQ(read_back(w, buf), data);

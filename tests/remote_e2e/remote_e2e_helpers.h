@@ -5,16 +5,25 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "daemon_fixture.h"
 #include "echelon/remote_worker.h"
 #include "echelon/worker.h"
 
 namespace echelon::remote_e2e {
+
+// `n` bytes of i * 7 + seed: a pattern whose period (256) falls across chunk and page edges.
+inline std::vector<uint8_t> byte_pattern(size_t n, uint8_t seed) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 + seed);
+  return v;
+}
 
 inline WorkerOptions parent_options() {
   WorkerOptions o;

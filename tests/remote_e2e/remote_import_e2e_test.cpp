@@ -164,8 +164,7 @@ TEST_F(RemoteImportRma, ImportedBufferRunsOnPeerCopyInOut) {
       << "an armed test hook is logged";
   constexpr size_t kBytes = size_t{1} << 20;
   const RemoteBufferHandle buf = w.remote_malloc(owner, kBytes);
-  std::vector<uint8_t> pattern(kBytes);
-  for (size_t i = 0; i < kBytes; ++i) pattern[i] = static_cast<uint8_t>(i * 7 + 3);
+  const std::vector<uint8_t> pattern = byte_pattern(kBytes, 3);
   w.remote_copy_to(buf, 0, std::as_bytes(std::span(pattern)));
 
   const std::set<std::string> before = mapped_owner_objects(daemon->runners());

@@ -94,8 +94,7 @@ TEST_F(RemoteTwoHosts, ImportAcrossTheLinkMovesByRma) {
   w.init();
   constexpr size_t kBytes = size_t{1} << 20;
   const RemoteBufferHandle buf = w.remote_malloc(owner, kBytes);
-  std::vector<uint8_t> pattern(kBytes);
-  for (size_t i = 0; i < kBytes; ++i) pattern[i] = static_cast<uint8_t>(i * 7 + 1);
+  const std::vector<uint8_t> pattern = byte_pattern(kBytes, 1);
   w.remote_copy_to(buf, 0, std::as_bytes(std::span(pattern)));
   const std::set<std::string> owner_objects = mapped_owner_objects(a->runners());
   const RemoteBufferHandle imported =

@@ -456,15 +456,10 @@ void UcpLane::settle(bool wants_frames) {
     }
     const bool progressed = progress_rounds_ != progress_before;  // UCX did work (RMA served, say)
     const bool active = activity() != before || worked_since_arm_;
-    // Wake-ups in which UCX does nothing at all, again and again: its event fd stays readable
-    // (seen on loopback TCP while a refused connection attempt is pending and the peer's worker is
-    // not progressed), so waiting on it would return at once. Past a streak of them each such
-    // wake-up sleeps a millisecond: a trickle instead of a spinning core. Wake-ups in which UCX
-    // works (serving a peer's emulated RMA, say) never sleep.
     if (active || progressed) {
-      quiet_settles_ = 0;
-    } else if (++quiet_settles_ > kQuietSettleStreak) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      quiet_settles_.worked();
+    } else {
+      quiet_settles_.quiet();
     }
     if (awaiting_reply_) {
       // A frame just went out: keep turning for a short window before arming, yielding the core

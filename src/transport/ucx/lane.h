@@ -17,6 +17,7 @@
 #include "transport/fd.h"
 #include "transport/ucx/context.h"
 #include "transport/ucx/endpoint.h"
+#include "transport/ucx/quiet_wakes.h"
 
 namespace echelon::transport::ucx {
 
@@ -101,9 +102,8 @@ class UcpLane final : public Lane {
   std::shared_ptr<UcpContext> context_;
   Fd event_fd_;
   Fd wait_set_;  // owner-driven: epoll set of the worker's event fd and event_fd_
-  static constexpr int kQuietSettleStreak = 64;
   static constexpr int kTurnsPerRound = 1024;  // turns of one pump() or settle() round at most
-  int quiet_settles_ = 0;  // owner-driven: consecutive settle() calls in which UCX did nothing
+  QuietWakes quiet_settles_{64};  // owner-driven: settle() calls in which UCX did nothing
   // Owner-driven: how long one settle() may turn before it hands the thread back to the owner.
   static constexpr auto kSettleBudget = std::chrono::milliseconds(2);
   bool overrun_ = false;  // (mutex_) settle() ran out of budget: wait_fd() stays readable
