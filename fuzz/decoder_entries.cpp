@@ -12,6 +12,7 @@
 #include "wire/frame_codec.h"
 #include "wire/hello.h"
 #include "wire/register_controls.h"
+#include "wire/served_rma.h"
 #include "wire/task_payload.h"
 #include "wire/wire_error.h"
 
@@ -173,6 +174,8 @@ const std::vector<DecoderEntry>& decoder_entries() {
       ROUND_TRIP("import_request", decode_import_request, encode_import_request),
       ROUND_TRIP("import_result", decode_import_result, encode_import_result),
       ROUND_TRIP("release_import", decode_release_import, encode_release_import),
+      ROUND_TRIP("served_rma_request", decode_served_rma_request, encode_served_rma_request),
+      ROUND_TRIP("served_rma_reply", decode_served_rma_reply, encode_served_rma_reply),
   };
   return entries;
 }
@@ -215,6 +218,16 @@ std::vector<std::pair<std::string, Bytes>> seeds_from_frame(std::span<const uint
     default: break;
   }
   return out;
+}
+
+std::vector<std::pair<std::string, Bytes>> seeds_outside_frames() {
+  const Bytes address(79, 0x5A), rkey(18, 0xA5);
+  return {
+      {"served_rma_request", encode_served_rma_request({RmaOp::GET, 1, 1, 0x7F0000001000, 1 << 20, address, rkey})},
+      {"served_rma_request", encode_served_rma_request({RmaOp::PUT, 2, 3, 0x1000, 64, address, {}})},
+      {"served_rma_reply", encode_served_rma_reply({RmaOp::GET, RmaStatus::OK, 1})},
+      {"served_rma_reply", encode_served_rma_reply({RmaOp::PUT, RmaStatus::NOT_REGISTERED, 2})},
+  };
 }
 
 }  // namespace echelon::wire::fuzz

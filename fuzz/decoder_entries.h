@@ -24,4 +24,7 @@ const DecoderEntry* find_entry(const std::string& name);
 // for controls the command or result bytes inside the envelope.
 std::vector<std::pair<std::string, std::vector<uint8_t>>> seeds_from_frame(std::span<const uint8_t> frame);
 
+// Seeds of the entries whose messages never travel inside a frame (the data planes' served RMA).
+std::vector<std::pair<std::string, std::vector<uint8_t>>> seeds_outside_frames();
+
 }  // namespace echelon::wire::fuzz

@@ -46,6 +46,12 @@ int main(int argc, char** argv) {
       ++written;
     }
   }
+  size_t n = 0;
+  for (const auto& [entry, bytes] : echelon::wire::fuzz::seeds_outside_frames()) {
+    std::ofstream seed(out_dir / entry / ("sample" + std::to_string(n++)), std::ios::binary);
+    seed.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    ++written;
+  }
   std::cout << "make_seeds: wrote " << written << " seeds\n";
   return written ? 0 : 1;
 }

@@ -501,7 +501,8 @@ const BufferRegistry::ImportEntry& BufferRegistry::rma_entry(uint64_t import_id,
 
 void BufferRegistry::rma_get(uint64_t import_id, uint64_t offset, std::span<uint8_t> local) {
   const ImportEntry& e = rma_entry(import_id, offset, local.size());
-  const transport::RemoteRange range{e.owner_worker_addr, e.remote_addr + (offset - e.offset), e.packed_rkey};
+  const transport::RemoteRange range{e.owner_worker_addr, e.remote_addr + (offset - e.offset), e.packed_rkey,
+                                     /*owner_serves=*/true};
   try {
     config_.data_plane->get(range, local.data(), local.size(), transport::Clock::now() + kRmaTaskBound);
   } catch (const std::exception& ex) {
@@ -515,7 +516,8 @@ void BufferRegistry::rma_put_runs(uint64_t import_id, uint64_t offset, const uin
   uint64_t end = 0;
   for (const auto& r : runs) end = std::max<uint64_t>(end, r.offset + r.length);
   const ImportEntry& e = rma_entry(import_id, offset, end);
-  const transport::RemoteRange range{e.owner_worker_addr, e.remote_addr + (offset - e.offset), e.packed_rkey};
+  const transport::RemoteRange range{e.owner_worker_addr, e.remote_addr + (offset - e.offset), e.packed_rkey,
+                                     /*owner_serves=*/true};
   try {
     config_.data_plane->put_runs(range, local_base, runs, transport::Clock::now() + kRmaTaskBound);
   } catch (const std::exception& ex) {

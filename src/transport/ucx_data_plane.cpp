@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "transport/ucx/quiet_wakes.h"
+#include "transport/ucx_data_engine.h"
+#include "transport/ucx_served_ranges.h"
 
 namespace echelon::transport {
 namespace {
@@ -79,91 +81,11 @@ std::vector<ByteRun> changed_runs(std::span<const uint8_t> snapshot, std::span<c
   return runs;
 }
 
-// ---- the data thread ---------------------------------------------------------------------------
-
-// Everything only the data thread touches. Member order is destruction order in reverse: peers
-// (each its keys before its endpoint) go before the worker.
-struct UcxDataPlane::Engine {
-  struct Peer {
-    std::unique_ptr<ucx::Endpoint> endpoint;
-    std::map<std::vector<uint8_t>, std::unique_ptr<ucx::RemoteKey>> keys;  // by packed key
-  };
-
-  std::string name;
-  std::unique_ptr<ucx::Worker> worker;
-  std::map<std::vector<uint8_t>, Peer, std::less<>> peers;  // by worker address
-
-  Peer& peer(std::span<const uint8_t> address) {
-    std::vector<uint8_t> key(address.begin(), address.end());
-    auto it = peers.find(key);
-    if (it != peers.end()) return it->second;
-    Peer p;
-    // Peer error handling where the transports allow it (tcp, RDMA): the peer's side of the
-    // connection (which serves emulated RMA back to us) then has it too, and UCX treats an
-    // endpoint error without it as fatal - a peer dying mid-transfer would abort that process.
-    // Shared memory alone cannot detect peer failure; that endpoint has none (Worker::connect).
-    p.endpoint = worker->connect(address, [](const std::string&) {
-      // The failure is sticky on the endpoint; the operations on it fail with its text.
-    });
-    return peers.emplace(std::move(key), std::move(p)).first->second;
-  }
-
-  ucx::RemoteKey& remote_key(Peer& p, std::span<const uint8_t> packed) {
-    std::vector<uint8_t> key(packed.begin(), packed.end());
-    auto it = p.keys.find(key);
-    if (it != p.keys.end()) return *it->second;
-    return *p.keys.emplace(std::move(key), p.endpoint->unpack_rkey(packed)).first->second;
-  }
-
-  // Keys first, then the endpoint (force-closed: outstanding operations on it end).
-  void drop(std::span<const uint8_t> address) {
-    auto it = peers.find(std::vector<uint8_t>(address.begin(), address.end()));
-    if (it == peers.end()) return;
-    it->second.keys.clear();
-    peers.erase(it);
-  }
-
-  void transfer(Direction direction, const RemoteRange& range, uint8_t* local, std::span<const ByteRun> runs,
-                Deadline deadline);
-};
-
-void UcxDataPlane::Engine::transfer(Direction direction, const RemoteRange& range, uint8_t* local,
-                                    std::span<const ByteRun> runs, Deadline deadline) {
-  Peer& p = peer(range.worker_address);
-  std::deque<std::unique_ptr<ucx::Operation>> ops;
-  try {
-    ucx::RemoteKey& key = remote_key(p, range.packed_rkey);
-    for (const ByteRun& run : runs) {
-      for (size_t done = 0; done < run.length;) {
-        const size_t n = std::min(run.length - done, kMaxOperationBytes);
-        const size_t offset = run.offset + done;
-        if (ops.size() >= kMaxInflightOperations) {
-          ops.front()->wait(deadline);
-          ops.pop_front();
-        }
-        ops.push_back(direction == Direction::GET
-                          ? p.endpoint->get(local + offset, n, range.remote_addr + offset, key)
-                          : p.endpoint->put(local + offset, n, range.remote_addr + offset, key));
-        done += n;
-      }
-    }
-    while (!ops.empty()) {
-      ops.front()->wait(deadline);
-      ops.pop_front();
-    }
-    p.endpoint->flush()->wait(deadline);
-  } catch (...) {
-    ops.clear();  // cancels what is still outstanding
-    drop(range.worker_address);
-    throw;
-  }
-}
-
 // What the caller threads and the data thread share.
 struct UcxDataPlane::Shared {
   struct Job {
     enum class State { QUEUED, RUNNING, DONE };
-    std::function<void(Engine&)> run;
+    std::function<void(UcxDataEngine&)> run;
     State state = State::QUEUED;
     std::exception_ptr error;
   };
@@ -189,26 +111,27 @@ struct UcxDataPlane::Shared {
 };
 
 UcxDataPlane::UcxDataPlane(std::string name, std::shared_ptr<ucx::Context> context)
-    : name_(std::move(name)), context_(std::move(context)), shared_(std::make_unique<Shared>()) {}
+    : name_(std::move(name)),
+      context_(std::move(context)),
+      served_(ServedRanges::create()),
+      shared_(std::make_unique<Shared>()) {}
 
 std::unique_ptr<UcxDataPlane> UcxDataPlane::create(ucx::Module& module, std::string name) {
   std::unique_ptr<UcxDataPlane> plane(new UcxDataPlane(std::move(name), module.context()));
   std::promise<std::vector<uint8_t>> started;
   std::future<std::vector<uint8_t>> address = started.get_future();
   Shared* shared = plane->shared_.get();
-  shared->thread = std::thread([shared, context = plane->context_, name = plane->name_,
+  shared->thread = std::thread([shared, context = plane->context_, served = plane->served_, name = plane->name_,
                                 started = std::move(started)]() mutable {
     using Job = Shared::Job;
-    Engine engine;
-    engine.name = name;
+    std::unique_ptr<UcxDataEngine> engine;
     try {
-      engine.worker = context->create_worker(fmt::format("{} data", name));
-      std::vector<uint8_t> address = engine.worker->address();
+      engine = std::make_unique<UcxDataEngine>(name, *context, std::move(served));
       {
         std::lock_guard lock(shared->mu);
-        shared->worker = engine.worker.get();  // before create() returns: callers may submit at once
+        shared->worker = &engine->worker();  // before create() returns: callers may submit at once
       }
-      started.set_value(std::move(address));
+      started.set_value(engine->address());
     } catch (...) {
       started.set_exception(std::current_exception());
       return;
@@ -231,7 +154,7 @@ std::unique_ptr<UcxDataPlane> UcxDataPlane::create(ucx::Module& module, std::str
         if (job) {
           std::exception_ptr error;
           try {
-            job->run(engine);
+            job->run(*engine);
           } catch (...) {
             error = std::current_exception();
           }
@@ -242,13 +165,14 @@ std::unique_ptr<UcxDataPlane> UcxDataPlane::create(ucx::Module& module, std::str
           quiet_wakes.worked();
           continue;
         }
-        // Idle: serve peers' RMA, then sleep on the event fd until UCX or a caller wakes us.
-        if (engine.worker->progress()) {
+        // Idle: serve peers (their emulated RMA inside progress, their requests in serve()), then
+        // sleep on the event fd until UCX or a caller wakes us.
+        if (engine->worker().progress() || engine->serve()) {
           quiet_wakes.worked();
           continue;
         }
         quiet_wakes.quiet();
-        engine.worker->wait(deadline_in(std::chrono::seconds(60)));
+        engine->worker().wait(deadline_in(std::chrono::seconds(60)));
       }
     } catch (const std::exception& e) {
       std::lock_guard lock(shared->mu);
@@ -260,7 +184,7 @@ std::unique_ptr<UcxDataPlane> UcxDataPlane::create(ucx::Module& module, std::str
     std::lock_guard lock(shared->mu);
     shared->worker = nullptr;
     shared->fail_queued(shared->fatal.empty() ? fmt::format("UCX data plane '{}' closed", name) : shared->fatal);
-    // `engine` goes now: keys, endpoints, then the worker.
+    // `engine` goes now: answers in flight, keys, endpoints, then the worker.
   });
   try {
     plane->address_ = address.get();
@@ -284,12 +208,12 @@ void UcxDataPlane::close() noexcept {
 }
 
 std::unique_ptr<ucx::Registration> UcxDataPlane::register_memory(void* base, size_t bytes) {
-  return context_->register_memory(base, bytes);
+  return served_->serve(context_->register_memory(base, bytes));
 }
 
 // A job still queued when `deadline` passes is taken back (TIMEOUT); a running one is bounded by
 // the deadline it was given.
-void UcxDataPlane::run_job(std::function<void(Engine&)> fn, Deadline deadline, const std::string& what) {
+void UcxDataPlane::run_job(std::function<void(UcxDataEngine&)> fn, Deadline deadline, const std::string& what) {
   using Job = Shared::Job;
   Shared& shared = *shared_;
   auto job = std::make_shared<Job>();
@@ -318,8 +242,8 @@ void UcxDataPlane::run_job(std::function<void(Engine&)> fn, Deadline deadline, c
   if (job->error) std::rethrow_exception(job->error);
 }
 
-void UcxDataPlane::transfer(Direction direction, const RemoteRange& range, uint8_t* local,
-                            std::span<const ByteRun> runs, Deadline deadline) {
+void UcxDataPlane::transfer(bool get, const RemoteRange& range, uint8_t* local, std::span<const ByteRun> runs,
+                            Deadline deadline) {
   size_t total = 0;
   for (const ByteRun& run : runs) {
     if (run.offset + run.length < run.offset) throw std::invalid_argument("UcxDataPlane: byte run overflows");
@@ -328,12 +252,16 @@ void UcxDataPlane::transfer(Direction direction, const RemoteRange& range, uint8
   if (total == 0) return;
   if (local == nullptr) throw std::invalid_argument("UcxDataPlane: null local buffer");
   const std::string what =
-      fmt::format("{} of {} bytes{} at remote 0x{:x} {} {}", direction == Direction::GET ? "get" : "put", total,
+      fmt::format("{} of {} bytes{} at remote 0x{:x} {} {}", get ? "get" : "put", total,
                   runs.size() > 1 ? fmt::format(" in {} runs", runs.size()) : std::string(), range.remote_addr,
-                  direction == Direction::GET ? "from" : "to", peer_name(range.worker_address));
+                  get ? "from" : "to", peer_name(range.worker_address));
   try {
     run_job(
-        [&](Engine& engine) { engine.transfer(direction, range, local, runs, deadline); }, deadline, what);
+        [&](UcxDataEngine& engine) {
+          engine.transfer(get ? UcxDataEngine::Direction::GET : UcxDataEngine::Direction::PUT, range, local, runs,
+                          deadline);
+        },
+        deadline, what);
   } catch (const TransportError& e) {
     if (message_of(e).rfind("UCX data plane", 0) == 0) throw;  // already in context
     throw TransportError(e.code(), fmt::format("UCX data plane '{}': {} failed: {}", name_, what, message_of(e)));
@@ -342,41 +270,42 @@ void UcxDataPlane::transfer(Direction direction, const RemoteRange& range, uint8
 
 void UcxDataPlane::get(const RemoteRange& range, void* local, size_t bytes, Deadline deadline) {
   const ByteRun run{0, bytes};
-  transfer(Direction::GET, range, static_cast<uint8_t*>(local), {&run, 1}, deadline);
+  transfer(true, range, static_cast<uint8_t*>(local), {&run, 1}, deadline);
 }
 
 void UcxDataPlane::put(const RemoteRange& range, const void* local, size_t bytes, Deadline deadline) {
   const ByteRun run{0, bytes};
   // The engine only reads from `local` for puts.
-  transfer(Direction::PUT, range, static_cast<uint8_t*>(const_cast<void*>(local)), {&run, 1}, deadline);
+  transfer(false, range, static_cast<uint8_t*>(const_cast<void*>(local)), {&run, 1}, deadline);
 }
 
 void UcxDataPlane::put_runs(const RemoteRange& range, const void* local_base, std::span<const ByteRun> runs,
                             Deadline deadline) {
-  transfer(Direction::PUT, range, static_cast<uint8_t*>(const_cast<void*>(local_base)), runs, deadline);
+  transfer(false, range, static_cast<uint8_t*>(const_cast<void*>(local_base)), runs, deadline);
 }
 
 void UcxDataPlane::prepare_remote_key(std::span<const uint8_t> worker_address, std::span<const uint8_t> packed_rkey,
                                       Deadline deadline) {
-  run_job([&](Engine& engine) { (void)engine.remote_key(engine.peer(worker_address), packed_rkey); }, deadline,
+  run_job([&](UcxDataEngine& engine) { engine.prepare_remote_key(worker_address, packed_rkey); }, deadline,
           "connecting to " + peer_name(worker_address) + " and unpacking its key");
 }
 
 void UcxDataPlane::release_remote_key(std::span<const uint8_t> worker_address, std::span<const uint8_t> packed_rkey,
                                       Deadline deadline) {
-  run_job(
-      [&](Engine& engine) {
-        auto it = engine.peers.find(std::vector<uint8_t>(worker_address.begin(), worker_address.end()));
-        if (it != engine.peers.end()) it->second.keys.erase(std::vector<uint8_t>(packed_rkey.begin(), packed_rkey.end()));
-      },
-      deadline, "release of a remote key of " + peer_name(worker_address));
+  run_job([&](UcxDataEngine& engine) { engine.release_remote_key(worker_address, packed_rkey); }, deadline,
+          "release of a remote key of " + peer_name(worker_address));
 }
 
 size_t UcxDataPlane::cached_peers(Deadline deadline) {
   size_t n = 0;
-  run_job(
-      [&](Engine& engine) { n = engine.peers.size(); }, deadline, "cached_peers");
+  run_job([&](UcxDataEngine& engine) { n = engine.cached_peers(); }, deadline, "cached_peers");
   return n;
+}
+
+UcxDataPlaneStats UcxDataPlane::stats(Deadline deadline) {
+  UcxDataPlaneStats stats;
+  run_job([&](UcxDataEngine& engine) { stats = engine.stats(); }, deadline, "stats");
+  return stats;
 }
 
 }  // namespace echelon::transport

@@ -1,19 +1,19 @@
 // The runner's data thread of the ucx profile (buffers.md 9.3 "Threads and waiting", "Import",
 // "Materialising an imported argument"): one UCP data worker, owned by the one thread this class
 // starts. That thread progresses the worker all the time, idle included (blocked in
-// Worker::wait() on the worker's event fd, never spinning), because UCX over TCP emulates one-sided
-// operations with messages the *target* must progress: peers RMA into this runner's allocations
-// through this worker. The runner's own RMA (get/put/put_runs) is handed to the thread through a
-// queue and Worker::wake(); the calling thread blocks until the operation is done, failed or its
-// deadline passed.
+// Worker::wait() on the worker's event fd, never spinning), because peers reach this runner's
+// allocations through this worker: with one-sided RMA that UCX emulates with messages the target
+// must progress (shared memory), or with get and put requests the thread answers itself (tcp; see
+// ucx_data_engine.h for why). The runner's own transfers (get/put/put_runs) are handed to the
+// thread through a queue and Worker::wake(); the calling thread blocks until the transfer is done,
+// failed or its deadline passed.
 //
-// Endpoints to peer data workers are created on first use without peer error handling (data
-// endpoints run over any transport, shared memory included) and cached per peer address; unpacked
-// remote keys are cached per (peer, packed key) until release_remote_key() or until their endpoint
-// goes. An operation that fails or times out drops its peer's endpoint (and keys) from the cache;
-// the next operation to that peer connects again.
+// Endpoints to peer data workers are created on first use, with peer error handling where the
+// transports allow it, and cached per peer address; unpacked remote keys are cached per (peer,
+// packed key) until release_remote_key() or until their endpoint goes. A transfer that fails or
+// times out drops its peer's endpoint (and keys) from the cache; the next one connects again.
 //
-// Operations run one at a time on the data thread, each bounded by its own deadline.
+// Transfers run one at a time on the data thread, each bounded by its own deadline.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +28,9 @@
 #include "transport/ucx/ucx_api.h"
 
 namespace echelon::transport {
+
+class ServedRanges;
+class UcxDataEngine;
 
 // A byte range relative to a base: [offset, offset + length).
 struct ByteRun {
@@ -48,6 +51,21 @@ struct RemoteRange {
   std::span<const uint8_t> worker_address;  // the owner's data worker (UcxExportDescriptor)
   uint64_t remote_addr = 0;                 // the owner's address of the byte to access
   std::span<const uint8_t> packed_rkey;     // ucp_rkey_pack() of the owner's registration
+  // The owner is a UcxDataPlane, which answers get and put requests for what it registered: used
+  // instead of one-sided RMA where that would be emulated by the owner over a transport that
+  // detects peer failure (tcp). False for the parent's memory (always one-sided: the parent offers
+  // RMA only where it is safe for it).
+  bool owner_serves = false;
+};
+
+// What a data plane has done so far (diagnostics, tests).
+struct UcxDataPlaneStats {
+  uint64_t one_sided_transfers = 0;  // this plane's get/put/put_runs done with UCP put/get
+  uint64_t served_transfers = 0;     // ... done through requests the owner answered
+  uint64_t requests_served = 0;      // peers' requests this plane answered with the bytes / a write
+  uint64_t requests_refused = 0;     // ... answered NOT_REGISTERED
+  uint64_t requests_dropped = 0;     // malformed requests dropped unanswered
+  uint64_t replies_failed = 0;       // answers that could not be sent (the requester went)
 };
 
 class UcxDataPlane {
@@ -68,7 +86,9 @@ class UcxDataPlane {
   // The data worker's UCP address (owner_worker_addr of export descriptors).
   const std::vector<uint8_t>& address() const noexcept { return address_; }
 
-  // Registers [base, base + bytes) for RMA by peers (context level; any thread).
+  // Registers [base, base + bytes) for RMA by peers (context level; any thread); the plane serves
+  // peers' requests for the range until the registration is destroyed, which waits for a request
+  // copying from or into it at that moment.
   std::unique_ptr<ucx::Registration> register_memory(void* base, size_t bytes);
 
   // Blocking RMA on the data thread; each returns once the bytes are remotely complete (flushed).
@@ -95,6 +115,7 @@ class UcxDataPlane {
                           Deadline deadline);
   // Peers with a cached endpoint (diagnostics, tests).
   size_t cached_peers(Deadline deadline);
+  UcxDataPlaneStats stats(Deadline deadline);
 
   // Stops and joins the data thread after the operation it runs; queued operations fail with
   // CLOSED. Destroys keys, then endpoints, then the worker. Idempotent; any thread but the data
@@ -102,17 +123,16 @@ class UcxDataPlane {
   void close() noexcept;
 
  private:
-  struct Engine;  // the data thread's state
   struct Shared;  // what the callers and the data thread share
   UcxDataPlane(std::string name, std::shared_ptr<ucx::Context> context);
-  enum class Direction { GET, PUT };
   // Runs `fn` on the data thread and waits for it (or throws TIMEOUT while it is still queued).
-  void run_job(std::function<void(Engine&)> fn, Deadline deadline, const std::string& what);
-  void transfer(Direction direction, const RemoteRange& range, uint8_t* local, std::span<const ByteRun> runs,
+  void run_job(std::function<void(UcxDataEngine&)> fn, Deadline deadline, const std::string& what);
+  void transfer(bool get, const RemoteRange& range, uint8_t* local, std::span<const ByteRun> runs,
                 Deadline deadline);
 
   std::string name_;
   std::shared_ptr<ucx::Context> context_;
+  std::shared_ptr<ServedRanges> served_;
   std::vector<uint8_t> address_;
   std::unique_ptr<Shared> shared_;
 };

@@ -8,6 +8,9 @@
 // one: no mapping, the arguments copied in by RMA per task and the changed bytes put back before
 // COMPLETION.
 
+#include <signal.h>
+
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <optional>
@@ -15,6 +18,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "echelon/chip_callable.h"
@@ -226,6 +230,46 @@ TEST_F(RemoteImportRma, ReadOnlyUseWritesNothingBack) {
   w.remote_release_import(imported);
   w.remote_free(buf);
   w.remote_free(out);
+  w.close();
+}
+
+
+// The importer's runner killed while its task's argument moves (the copy-in of a large import):
+// the importer's session ends as a bounded endpoint failure, and the owner's runner, which was
+// answering the transfer, carries on: its session runs tasks and copies as before. Over tcp the
+// owner's data thread answers the importer's get and put requests itself, so a requester that
+// dies is a failed send for it; UCX 1.13's emulated RMA aborted the owner in that case.
+TEST_F(RemoteImportRma, ImporterKilledMidTransferLeavesTheOwnerServing) {
+  Worker w(4, parent_options());
+  open(w);
+  w.init();
+  constexpr size_t kBytes = size_t{128} << 20;
+  const RemoteBufferHandle buf = w.remote_malloc(owner, kBytes);
+  const RemoteBufferExport ex = w.remote_export(buf, 0, kBytes, REMOTE_ACCESS_READ_WRITE);
+  const RemoteBufferHandle imported = w.remote_import(ex, peer, REMOTE_ACCESS_READ_WRITE);
+  // The owner's runner maps its allocation; the importer's (an RMA import) maps nothing of it.
+  pid_t owner_runner = -1, importer_runner = -1;
+  for (const int pid : daemon->runners()) (mapped_owner_objects({pid}).empty() ? importer_runner : owner_runner) = pid;
+  ASSERT_GT(owner_runner, 0);
+  ASSERT_GT(importer_runner, 0);
+
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));  // 128 MiB are on their way
+    ::kill(importer_runner, SIGKILL);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string err = run_error(w, [&](Orchestrator& o) { o.submit_next_level(inc, increment(imported, 1), {}, peer); });
+  killer.join();
+  EXPECT_NE(err.find("ENDPOINT_FAILURE"), std::string::npos) << err;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10)) << "the failure was not bounded";
+
+  EXPECT_TRUE(process_alive(owner_runner)) << "the importer's death took the owner's runner with it";
+  EXPECT_TRUE(w.health(owner).ready) << w.health(owner).reason;
+  w.run([&](Orchestrator& o) { o.submit_next_level(inc, increment(buf, 2), {}, owner); });
+  // Each byte is 0 + 2, or 1 + 2 where the importer's write-back had reached it before the kill.
+  const std::vector<uint8_t> after = read_back(w, buf);
+  ASSERT_EQ(after.size(), kBytes);
+  EXPECT_TRUE(std::all_of(after.begin(), after.end(), [](uint8_t b) { return b == 2 || b == 3; }));
   w.close();
 }
 

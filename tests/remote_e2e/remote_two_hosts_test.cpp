@@ -83,7 +83,8 @@ TEST_F(RemoteTwoHosts, SessionOnTheOtherHostRunsTasksAndCopies) {
 }
 
 // An allocation of a runner on host A, imported by a runner on host B: B's task reads and writes it
-// through RMA over the link (no mapping of A's object), and A sees the change after COMPLETION.
+// across the link (no mapping of A's object; over tcp A's data thread serves B's get and put
+// requests), and A sees the change after COMPLETION.
 TEST_F(RemoteTwoHosts, ImportAcrossTheLinkMovesByRma) {
   if (!testing_ucx()) GTEST_SKIP() << "imports between hosts need the ucx profile's RMA";
   Worker w(4, parent_options());

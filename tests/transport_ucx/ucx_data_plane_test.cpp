@@ -151,7 +151,8 @@ struct Remote {
   uint64_t addr = 0;
   std::vector<uint8_t> rkey;
   uint64_t pid = 0;
-  RemoteRange range(uint64_t offset = 0) const { return RemoteRange{worker, addr + offset, rkey}; }
+  bool served = false;  // the owner is a data plane (RemoteRange::owner_serves)
+  RemoteRange range(uint64_t offset = 0) const { return RemoteRange{worker, addr + offset, rkey, served}; }
 };
 
 std::unique_ptr<UcxDataPlane> plane(const char* name) { return UcxDataPlane::create(ucx_test::module(), name); }
@@ -192,17 +193,42 @@ struct Accessor {
   }
 };
 
-void round_trip(const char* tls) {
+// Which way the accessor's transfers went, and what the owner answered itself: requests to a data
+// plane over tcp (peer failure detected, RMA emulated) are served by its thread; everything else
+// is one-sided.
+enum class Path { ONE_SIDED, SERVED };
+Path expected_path(const char* tls, bool owner_serves) {
+  return owner_serves && std::string(tls) == kTcp ? Path::SERVED : Path::ONE_SIDED;
+}
+void check_accessor_path(UcxDataPlane& data, Path path) {
+  const UcxDataPlaneStats stats = data.stats(deadline_in(5s));
+  if (path == Path::SERVED) {
+    UCX_CHECK(stats.served_transfers > 0 && stats.one_sided_transfers == 0, "served transfers only");
+  } else {
+    UCX_CHECK(stats.one_sided_transfers > 0 && stats.served_transfers == 0, "one-sided transfers only");
+  }
+}
+void check_owner_answered(UcxDataPlane& data, Path path) {
+  const UcxDataPlaneStats stats = data.stats(deadline_in(5s));
+  UCX_CHECK((stats.requests_served > 0) == (path == Path::SERVED),
+            "requests served: " + std::to_string(stats.requests_served));
+  UCX_CHECK(stats.requests_refused == 0 && stats.requests_dropped == 0, "nothing refused or dropped");
+}
+
+void round_trip(const char* tls, bool owner_serves) {
+  const Path path = expected_path(tls, owner_serves);
   auto [owner_link, accessor_link] = ucx_test::make_links();
   constexpr size_t kBytes = (1u << 20) + 13;
   Side owner(tls, [&, &link = owner_link] {
     Owner o(link, kBytes, 1);
     UCX_CHECK(link.receive_u64() == 1, "put done");
     UCX_CHECK(o.buffer == filled(kBytes, 2), "the accessor's put is in the owner's buffer");
+    check_owner_answered(*o.data, path);
     link.send_u64(2);
   });
   Side accessor(tls, [&, &link = accessor_link] {
     Accessor a(link);
+    a.r.served = owner_serves;
     auto& [data, r] = a;
     std::vector<uint8_t> got = a.get(kBytes);
     UCX_CHECK(got == filled(kBytes, 1), "get returns the owner's bytes");
@@ -235,6 +261,7 @@ void round_trip(const char* tls) {
     const auto next = filled(kBytes, 2);
     data->put(r.range(), next.data(), next.size(), deadline_in(20s));
     UCX_CHECK(data->cached_peers(deadline_in(5s)) == 1, "one endpoint for the peer, reused");
+    check_accessor_path(*data, path);
     link.send_u64(1);
     UCX_CHECK(link.receive_u64() == 2, "owner verified");
     data->close();
@@ -252,12 +279,23 @@ void round_trip(const char* tls) {
 
 TEST(UcxDataPlane, GetAndPutRoundTripOverTcp) {
   SKIP_WITHOUT_UCX();
-  round_trip(kTcp);
+  round_trip(kTcp, false);
+}
+
+TEST(UcxDataPlane, GetAndPutServedByTheOwnerOverTcp) {
+  SKIP_WITHOUT_UCX();
+  round_trip(kTcp, true);
 }
 
 TEST(UcxDataPlane, GetAndPutRoundTripOverSharedMemory) {
   SKIP_WITHOUT_UCX();
-  round_trip(kShm);
+  round_trip(kShm, false);
+}
+
+// Shared memory cannot fail an endpoint mid-operation: one-sided even towards a data plane.
+TEST(UcxDataPlane, ServingOwnerOverSharedMemoryStaysOneSided) {
+  SKIP_WITHOUT_UCX();
+  round_trip(kShm, true);
 }
 
 // What an import does up front: connect to the owner and unpack its key, both cached, so the first
@@ -283,8 +321,7 @@ TEST(UcxDataPlane, PrepareRemoteKeyConnectsAndCachesUpFront) {
   EXPECT_EQ(owner.result(), "");
 }
 
-TEST(UcxDataPlane, PutRunsWritesOnlyTheChangedRuns) {
-  SKIP_WITHOUT_UCX();
+void put_runs_only(bool owner_serves) {
   auto [owner_link, accessor_link] = ucx_test::make_links();
   constexpr size_t kBytes = 256u << 10;
   constexpr size_t kForeign = 3000;  // written by the owner meanwhile; no run covers it
@@ -306,6 +343,7 @@ TEST(UcxDataPlane, PutRunsWritesOnlyTheChangedRuns) {
   });
   Side accessor(kTcp, [&, &link = accessor_link] {
     Accessor a(link);
+    a.r.served = owner_serves;
     auto& [data, r] = a;
     std::vector<uint8_t> snapshot = a.get(kBytes);
     link.send_u64(1);
@@ -315,6 +353,7 @@ TEST(UcxDataPlane, PutRunsWritesOnlyTheChangedRuns) {
     UCX_CHECK(runs == (std::vector<ByteRun>{{0, 21}, {5000, 2}, {100000, 1}, {kBytes - 1, 1}}), "runs");
     data->put_runs(r.range(), current.data(), runs, deadline_in(20s));
     data->put_runs(r.range(), current.data(), {}, deadline_in(20s));  // nothing to do
+    check_accessor_path(*data, expected_path(kTcp, owner_serves));
     link.send_u64(3);
     UCX_CHECK(link.receive_u64() == 4, "owner verified");
   });
@@ -322,7 +361,72 @@ TEST(UcxDataPlane, PutRunsWritesOnlyTheChangedRuns) {
   EXPECT_EQ(owner.result(), "");
 }
 
-void large_round_trip(const char* tls) {
+TEST(UcxDataPlane, PutRunsWritesOnlyTheChangedRuns) {
+  SKIP_WITHOUT_UCX();
+  put_runs_only(false);
+}
+
+TEST(UcxDataPlane, PutRunsServedByTheOwnerWritesOnlyTheChangedRuns) {
+  SKIP_WITHOUT_UCX();
+  put_runs_only(true);
+}
+
+// A served owner answers only for memory it registered, under the key it exported: a range
+// reaching past the registration, a forged key, and a registration destroyed since are refused
+// with an error naming the refusal, and the plane keeps serving valid requests.
+TEST(UcxDataPlane, ServedOwnerRefusesWhatItDoesNotExport) {
+  SKIP_WITHOUT_UCX();
+  auto [owner_link, accessor_link] = ucx_test::make_links();
+  constexpr size_t kBytes = 64u << 10;
+  Side owner(kTcp, [&, &link = owner_link] {
+    Owner o(link, kBytes, 61);
+    UCX_CHECK(link.receive_u64() == 1, "refusals seen");
+    const auto before = o.buffer;
+    o.registration.reset();
+    link.send_u64(2);
+    UCX_CHECK(link.receive_u64() == 3, "refused after the registration went");
+    UCX_CHECK(o.buffer == before, "no refused put wrote anything");
+    const UcxDataPlaneStats stats = o.data->stats(deadline_in(5s));
+    UCX_CHECK(stats.requests_refused == 4, "refused " + std::to_string(stats.requests_refused));
+    link.send_u64(4);
+  });
+  Side accessor(kTcp, [&, &link = accessor_link] {
+    Accessor a(link);
+    a.r.served = true;
+    auto& [data, r] = a;
+    std::vector<uint8_t> local(kBytes);
+    auto refused = [&](const RemoteRange& range, size_t bytes, bool get) {
+      try {
+        if (get) {
+          data->get(range, local.data(), bytes, deadline_in(10s));
+        } else {
+          data->put(range, local.data(), bytes, deadline_in(10s));
+        }
+        UCX_CHECK(false, "a request for memory the owner does not export succeeded");
+      } catch (const TransportError& e) {
+        const std::string text = e.what();
+        UCX_CHECK(e.code() == TransportErrc::INVALID_ADDRESS, text);
+        UCX_CHECK(text.find("the owner refused") != std::string::npos, text);
+        UCX_CHECK(text.find("NOT_REGISTERED") != std::string::npos, text);
+      }
+    };
+    refused(r.range(kBytes - 100), 200, true);  // reaches past the end
+    std::vector<uint8_t> forged = r.rkey;
+    forged.push_back(0);
+    refused(RemoteRange{r.worker, r.addr, forged, true}, 100, false);
+    refused(r.range(kBytes), 1, false);  // just past the end
+    UCX_CHECK(a.get(kBytes) == filled(kBytes, 61), "valid requests are still served");
+    link.send_u64(1);
+    UCX_CHECK(link.receive_u64() == 2, "registration destroyed");
+    refused(r.range(), 100, true);
+    link.send_u64(3);
+    UCX_CHECK(link.receive_u64() == 4, "owner checked");
+  });
+  EXPECT_EQ(accessor.result(), "");
+  EXPECT_EQ(owner.result(), "");
+}
+
+void large_round_trip(const char* tls, bool owner_serves) {
   auto [owner_link, accessor_link] = ucx_test::make_links();
   constexpr size_t kBytes = 256u << 20;
   Side owner(tls, [&, &link = owner_link] {
@@ -334,6 +438,7 @@ void large_round_trip(const char* tls) {
   });
   Side accessor(tls, [&, &link = accessor_link] {
     Accessor a(link);
+    a.r.served = owner_serves;
     auto& [data, r] = a;
     const uint64_t owner_sum = link.receive_u64();
     std::vector<uint8_t> local(kBytes);
@@ -347,8 +452,9 @@ void large_round_trip(const char* tls) {
     const double put_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     link.send_u64(checksum(local.data(), kBytes));
     UCX_CHECK(link.receive_u64(60s) == 1, "owner verified");
-    std::printf("[ figures  ] UCX_TLS=%s 256 MiB: get %.2f GB/s (%.3f s), put %.2f GB/s (%.3f s)\n", tls,
-                kBytes / get_s / 1e9, get_s, kBytes / put_s / 1e9, put_s);
+    check_accessor_path(*data, expected_path(tls, owner_serves));
+    std::printf("[ figures  ] UCX_TLS=%s%s 256 MiB: get %.2f GB/s (%.3f s), put %.2f GB/s (%.3f s)\n", tls,
+                owner_serves ? " served" : "", kBytes / get_s / 1e9, get_s, kBytes / put_s / 1e9, put_s);
     std::fflush(stdout);
   });
   EXPECT_EQ(accessor.result(90s), "");
@@ -357,12 +463,17 @@ void large_round_trip(const char* tls) {
 
 TEST(UcxDataPlane, Large256MiBGetAndPutOverTcp) {
   SKIP_WITHOUT_UCX();
-  large_round_trip(kTcp);
+  large_round_trip(kTcp, false);
+}
+
+TEST(UcxDataPlane, Large256MiBGetAndPutServedOverTcp) {
+  SKIP_WITHOUT_UCX();
+  large_round_trip(kTcp, true);
 }
 
 TEST(UcxDataPlane, Large256MiBGetAndPutOverSharedMemory) {
   SKIP_WITHOUT_UCX();
-  large_round_trip(kShm);
+  large_round_trip(kShm, false);
 }
 
 // Both data threads idle (blocked on their event fds) once a peer endpoint exists: no spinning.
@@ -400,8 +511,16 @@ bool stopped(uint64_t pid) {
   return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'T';
 }
 
-TEST(UcxDataPlane, StoppedPeerTimesOutAndThePlaneRecovers) {
-  SKIP_WITHOUT_UCX();
+// Running or sleeping: not gone and not a zombie waiting to be reaped.
+bool alive(uint64_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z';
+}
+
+void stopped_peer(bool owner_serves) {
   auto [owner_link, accessor_link] = ucx_test::make_links();
   constexpr size_t kBytes = 4u << 20;
   Side owner(kTcp, [&, &link = owner_link] {
@@ -412,6 +531,7 @@ TEST(UcxDataPlane, StoppedPeerTimesOutAndThePlaneRecovers) {
   });
   Side accessor(kTcp, [&, &link = accessor_link] {
     Accessor a(link);
+    a.r.served = owner_serves;
     auto& [data, r] = a;
     std::vector<uint8_t> local = a.get(kBytes);  // the endpoint exists
     link.send_u64(1);
@@ -455,14 +575,26 @@ TEST(UcxDataPlane, StoppedPeerTimesOutAndThePlaneRecovers) {
     data->put(r.range(), next.data(), kBytes, deadline_in(20s));
     data->get(r.range(), local.data(), kBytes, deadline_in(20s));
     UCX_CHECK(local == next, "round trip after the timeout");
+    check_accessor_path(*data, expected_path(kTcp, owner_serves));
     link.send_u64(2);
   });
   EXPECT_EQ(accessor.result(), "");
   EXPECT_EQ(owner.result(), "");
 }
 
-TEST(UcxDataPlane, KilledPeerFailsWithinTheDeadline) {
+TEST(UcxDataPlane, StoppedPeerTimesOutAndThePlaneRecovers) {
   SKIP_WITHOUT_UCX();
+  stopped_peer(false);
+}
+
+// The requester reconnects after its timeout; the resumed owner answers through a new endpoint
+// as well (requester_epoch), not one paired with the requester's closed one.
+TEST(UcxDataPlane, StoppedServingPeerTimesOutAndThePlaneRecovers) {
+  SKIP_WITHOUT_UCX();
+  stopped_peer(true);
+}
+
+void killed_peer(bool owner_serves) {
   auto [owner_link, accessor_link] = ucx_test::make_links();
   Side owner(kTcp, [&, &link = owner_link] {
     Owner o(link, 1u << 20, 31);
@@ -471,6 +603,7 @@ TEST(UcxDataPlane, KilledPeerFailsWithinTheDeadline) {
   pid_t owner_pid = owner.pid();
   Side accessor(kTcp, [&, &link = accessor_link] {
     Accessor a(link);
+    a.r.served = owner_serves;
     auto& [data, r] = a;
     std::vector<uint8_t> local = a.get(1u << 20);
     ::kill(owner_pid, SIGKILL);
@@ -496,6 +629,93 @@ TEST(UcxDataPlane, KilledPeerFailsWithinTheDeadline) {
   });
   EXPECT_EQ(accessor.result(), "");
   EXPECT_NE(owner.result(), "");  // killed
+}
+
+TEST(UcxDataPlane, KilledPeerFailsWithinTheDeadline) {
+  SKIP_WITHOUT_UCX();
+  killed_peer(false);
+}
+
+TEST(UcxDataPlane, KilledServingPeerFailsWithinTheDeadline) {
+  SKIP_WITHOUT_UCX();
+  killed_peer(true);
+}
+
+
+// Accessors killed in the middle of large gets and puts, one after another, must not take the
+// owner with them: over tcp UCX 1.13 emulates one-sided RMA with messages the target serves, and
+// aborts the target when such a reply meets the dead accessor's endpoint, so the plane serves
+// importers' requests itself there. The owner answers a live accessor afterwards, and its buffer
+// holds only whole puts of one accessor or another.
+TEST(UcxDataPlane, AccessorsKilledMidTransferLeaveTheOwnerServing) {
+  SKIP_WITHOUT_UCX();
+  constexpr size_t kBytes = 32u << 20;
+  constexpr int kRounds = 6;
+  auto [owner_link, test_link] = ucx_test::make_links();
+  Side owner(kTcp, [&, &link = owner_link] {
+    Owner o(link, kBytes, 51);
+    UCX_CHECK(link.receive_u64(120s) == 1, "rounds done");
+    const UcxDataPlaneStats stats = o.data->stats(deadline_in(5s));
+    UCX_CHECK(stats.requests_served > 0, "the owner answered the requests itself");
+    std::printf("[ note     ] owner: %llu requests answered, %llu answers to killed accessors failed\n",
+                static_cast<unsigned long long>(stats.requests_served),
+                static_cast<unsigned long long>(stats.replies_failed));
+    std::fflush(stdout);
+    link.send_u64(2);
+  });
+  // The owner's announcement, relayed to each accessor by this (UCX-free) process.
+  const std::vector<uint8_t> worker = test_link.receive();
+  const uint64_t addr = test_link.receive_u64();
+  const std::vector<uint8_t> rkey = test_link.receive();
+  const uint64_t owner_pid = test_link.receive_u64();
+  auto announce = [&](const Link& to) {
+    to.send(worker);
+    to.send_u64(addr);
+    to.send(rkey);
+    to.send_u64(owner_pid);
+  };
+  for (int round = 0; round < kRounds; ++round) {
+    auto [relay, accessor_link] = ucx_test::make_links();
+    Side accessor(kTcp, [&, &link = accessor_link] {
+      Accessor a(link);
+      a.r.served = true;
+      std::vector<uint8_t> local = a.get(4096);
+      // Connected (wired up both ways: UCX 1.13 can abort a process whose peer dies during the
+      // wireup itself, a different window this test leaves alone); transfers run until the kill.
+      local.resize(kBytes);
+      link.send_u64(1);
+      for (uint64_t i = 0;; ++i) {
+        if (i % 2 == 0) {
+          a.data->get(a.r.range(), local.data(), kBytes, deadline_in(20s));
+        } else {
+          fill(local.data(), kBytes, 100 + i);
+          a.data->put(a.r.range(), local.data(), kBytes, deadline_in(20s));
+        }
+      }
+    });
+    announce(relay);
+    ASSERT_EQ(relay.receive_u64(), 1u) << "round " << round;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + 17 * round));
+    ::kill(accessor.pid(), SIGKILL);
+    EXPECT_NE(accessor.result(), "");
+    ASSERT_TRUE(alive(owner_pid)) << "the owner died in round " << round;
+  }
+  // A live accessor still gets served.
+  auto [relay, accessor_link] = ucx_test::make_links();
+  Side last(kTcp, [&, &link = accessor_link] {
+    Accessor a(link);
+    a.r.served = true;
+    std::vector<uint8_t> local = a.get(kBytes);
+    const auto next = filled(kBytes, 52);
+    a.data->put(a.r.range(), next.data(), kBytes, deadline_in(20s));
+    UCX_CHECK(a.get(kBytes) == next, "a put after the killed accessors reads back");
+    check_accessor_path(*a.data, Path::SERVED);
+  });
+  announce(relay);
+  EXPECT_EQ(last.result(), "");
+  test_link.send_u64(1);
+  EXPECT_EQ(test_link.receive_u64(), 2u);
+  EXPECT_EQ(owner.result(), "");
 }
 
 }  // namespace

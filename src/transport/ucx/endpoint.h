@@ -32,6 +32,8 @@ class EndpointCore {
   ucp_ep_h handle() const noexcept { return ep_; }
   const std::shared_ptr<WorkerCore>& worker() const noexcept { return worker_; }
   bool failed() const noexcept { return !failure_.empty(); }
+  // Created with peer error handling (UCP_ERR_HANDLING_MODE_PEER).
+  bool peer_mode() const noexcept { return static_cast<bool>(on_error_); }
   const std::string& failure() const noexcept { return failure_; }
   // Throws PEER_CLOSED naming the failure when the endpoint failed.
   void check(const char* what) const;
@@ -80,6 +82,8 @@ class UcpEndpoint final : public Endpoint {
                                  const RemoteKey& key) override;
   std::unique_ptr<Operation> flush() override;
   std::string failure() const override { return core_->failure(); }
+  bool detects_peer_failure() const override { return core_->peer_mode(); }
+  bool offloads_rma() const override { return core_->offloads_rma(); }
 
  private:
   // Sends `header` + `data` (buffers owned by `state`) and wraps the request.

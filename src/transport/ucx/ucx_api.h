@@ -26,8 +26,9 @@
 namespace echelon::transport::ucx {
 
 // Bumped on any change to the classes below; the loader refuses a module of another version.
-inline constexpr uint32_t kModuleAbiVersion = 6;  // 2: Lane; 3: detects_peer_failure; 4: owner_driven;
-                                                  // 5: offloads_rma, send_am_split; 6: prepare_wait
+inline constexpr uint32_t kModuleAbiVersion = 7;  // 2: Lane; 3: detects_peer_failure; 4: owner_driven;
+                                                  // 5: offloads_rma, send_am_split; 6: prepare_wait;
+                                                  // 7: Endpoint::detects_peer_failure, offloads_rma
 // The C factory the loader resolves: `extern "C" Module* echelon_ucx_module_v1()`.
 inline constexpr const char* kModuleFactorySymbol = "echelon_ucx_module_v1";
 
@@ -86,6 +87,13 @@ class Endpoint {
   virtual std::unique_ptr<Operation> flush() = 0;
   // Empty while healthy; the first failure otherwise (sticky).
   virtual std::string failure() const = 0;
+  // Whether the endpoint uses peer error handling (Worker::connect with `on_error`, and a transport
+  // in UCX_TLS that can detect a dead peer).
+  virtual bool detects_peer_failure() const = 0;
+  // Whether UCX gave the endpoint a lane that does RMA in the transport (RDMA): a put or get then
+  // needs nothing from the peer process. False where UCX emulates RMA with messages the peer
+  // serves (tcp, shared memory).
+  virtual bool offloads_rma() const = 0;
 };
 
 // A received active message; the whole data is in memory (rendezvous data already pulled).

@@ -1,0 +1,122 @@
+// The state of a data plane's thread (ucx_data_plane.h): its UCP worker, the endpoints and keys
+// of the peers it reaches, and both sides of the served transfers of wire/served_rma.h. Only the
+// data thread touches an engine.
+//
+// A transfer goes one of two ways, chosen per peer once its endpoint exists:
+// - one-sided: UCP put/get plus a flush. Used towards the parent (which decided that RMA is safe
+//   for it), and towards a peer data plane whose endpoint offloads RMA (RDMA) or cannot detect
+//   peer failure (shared memory only: nothing fails it mid-operation).
+// - served: towards a peer data plane over a transport that detects peer failure but emulates RMA
+//   (tcp). UCX 1.13 serves emulated RMA inside the target process and aborts that process when a
+//   reply meets the failed endpoint of a requester that died; here the target's own data thread
+//   answers get and put requests with active messages instead, so a dead requester is an ordinary
+//   failed send for it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "transport/deadline.h"
+#include "transport/ucx/ucx_api.h"
+#include "transport/ucx_data_plane.h"
+#include "wire/served_rma.h"
+#include "transport/ucx_served_ranges.h"
+
+namespace echelon::transport {
+
+// Active-message ids of served RMA on data workers (lanes use 1-4 on their own workers).
+inline constexpr uint16_t kAmServedRmaRequest = 16;
+inline constexpr uint16_t kAmServedRmaReply = 17;
+
+class UcxDataEngine {
+ public:
+  enum class Direction { GET, PUT };
+
+  // Creates the worker (on the data thread) and listens for served-transfer messages.
+  UcxDataEngine(std::string name, ucx::Context& context, std::shared_ptr<ServedRanges> served);
+  UcxDataEngine(const UcxDataEngine&) = delete;
+  UcxDataEngine& operator=(const UcxDataEngine&) = delete;
+
+  ucx::Worker& worker() noexcept { return *worker_; }
+  const std::vector<uint8_t>& address() const noexcept { return address_; }
+
+  // Moves the bytes of `runs` (relative to local and range.remote_addr) and returns once they are
+  // remotely complete; throws TransportError. A failed or timed-out transfer drops the peer's
+  // endpoint (and keys): the next transfer connects again.
+  void transfer(Direction direction, const RemoteRange& range, uint8_t* local, std::span<const ByteRun> runs,
+                Deadline deadline);
+  // Connects to the peer (if not yet) and unpacks the key, caching both.
+  void prepare_remote_key(std::span<const uint8_t> address, std::span<const uint8_t> packed_rkey);
+  void release_remote_key(std::span<const uint8_t> address, std::span<const uint8_t> packed_rkey);
+  size_t cached_peers() const noexcept { return peers_.size(); }
+  const UcxDataPlaneStats& stats() const noexcept { return stats_; }
+
+  // One idle turn's work apart from progress: takes in received messages and answers peers'
+  // requests; true if it did anything.
+  bool serve();
+
+ private:
+  struct Peer {
+    // Shared with a transfer in progress, so replacing a failed endpoint (serve()) leaves the
+    // transfer with the endpoint its requests went out on.
+    std::shared_ptr<ucx::Endpoint> endpoint;
+    std::map<std::vector<uint8_t>, std::unique_ptr<ucx::RemoteKey>> keys;  // by packed key
+    bool served = false;  // a peer data plane's memory is reached through served transfers
+    uint64_t epoch = 0;   // when this endpoint was connected (this plane's connection count)
+    // The newest requester_epoch answered through this endpoint; a newer one replaces it.
+    uint64_t answered_epoch = 0;
+  };
+  // One request of ours awaiting its reply.
+  struct Pending {
+    wire::RmaOp op;
+    uint8_t* local;
+    uint64_t length;
+    bool answered = false;
+    wire::RmaStatus status = wire::RmaStatus::OK;
+  };
+  // A peer's request, received, not yet answered.
+  struct Incoming {
+    wire::ServedRmaRequest request;
+    std::vector<uint8_t> data;
+  };
+
+  Peer& peer(std::span<const uint8_t> address);
+  // The peer to answer a request through: a failed endpoint, or one older than the requester's
+  // connection (requester_epoch), is replaced first.
+  Peer& answering_peer(const wire::ServedRmaRequest& request);
+  std::shared_ptr<ucx::Endpoint> connect(std::span<const uint8_t> address);
+  ucx::RemoteKey& remote_key(Peer& p, std::span<const uint8_t> packed);
+  void drop(std::span<const uint8_t> address);
+
+  void one_sided(Peer& p, Direction direction, const RemoteRange& range, uint8_t* local,
+                 std::span<const ByteRun> runs, Deadline deadline);
+  // `epoch`: the Peer::epoch of `endpoint`, sent as requester_epoch.
+  void served(const std::shared_ptr<ucx::Endpoint>& endpoint, uint64_t epoch, Direction direction,
+              const RemoteRange& range, uint8_t* local, std::span<const ByteRun> runs, Deadline deadline);
+  // The AM filters (inside progress): nothing is allocated for a message they refuse.
+  bool accept_request(std::span<const uint8_t> header, size_t data_bytes);
+  bool accept_reply(std::span<const uint8_t> header, size_t data_bytes);
+  bool take_messages();
+  bool answer_requests();
+
+  // Declared (so destroyed) in this order on purpose: closing an endpoint progresses the worker,
+  // whose message filters read pending_ and stats_, so those outlive the endpoints and the worker.
+  std::string name_;
+  std::shared_ptr<ServedRanges> served_;
+  UcxDataPlaneStats stats_;
+  std::map<uint64_t, Pending> pending_;  // by request id
+  uint64_t next_request_id_ = 1;
+  uint64_t connections_ = 0;
+  std::deque<Incoming> incoming_;
+  std::unique_ptr<ucx::Worker> worker_;
+  std::vector<uint8_t> address_;
+  std::map<std::vector<uint8_t>, Peer, std::less<>> peers_;  // by worker address
+  std::deque<std::unique_ptr<ucx::Operation>> replies_;      // answers being sent
+};
+
+}  // namespace echelon::transport
