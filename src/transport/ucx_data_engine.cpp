@@ -151,14 +151,21 @@ void UcxDataEngine::served(const std::shared_ptr<ucx::Endpoint>& endpoint, uint6
              (outstanding.empty() || outstanding_bytes + pieces[next].length <= kServedWindowBytes)) {
         const Piece& piece = pieces[next++];
         const uint64_t id = next_request_id_++;
-        wire::ServedRmaRequest request{op, id, epoch, range.remote_addr + piece.offset, piece.length, address_,
-                           std::vector<uint8_t>(range.packed_rkey.begin(), range.packed_rkey.end())};
+        const wire::ServedRmaRequest request{
+            .op = op,
+            .request_id = id,
+            .requester_epoch = epoch,
+            .remote_addr = range.remote_addr + piece.offset,
+            .length = piece.length,
+            .requester_address = address_,
+            .packed_rkey = std::vector<uint8_t>(range.packed_rkey.begin(), range.packed_rkey.end())};
         std::vector<uint8_t> data;
         if (op == wire::RmaOp::PUT) data.assign(local + piece.offset, local + piece.offset + piece.length);
         pending_.emplace(id, Pending{op, local + piece.offset, piece.length});
         outstanding.push_back(id);
         outstanding_bytes += piece.length;
-        sends.push_back(endpoint->send_am(kAmServedRmaRequest, wire::encode_served_rma_request(request), std::move(data)));
+        sends.push_back(
+            endpoint->send_am(kAmServedRmaRequest, wire::encode_served_rma_request(request), std::move(data)));
       }
       bool worked = worker_->progress();
       while (!sends.empty() && sends.front()->done()) {
@@ -177,12 +184,12 @@ void UcxDataEngine::served(const std::shared_ptr<ucx::Endpoint>& endpoint, uint6
         it = outstanding.erase(it);
         outstanding_bytes -= answer.length;
         if (answer.status != wire::RmaStatus::OK) {
-          throw TransportError(
-              TransportErrc::INVALID_ADDRESS,
-              fmt::format("the owner refused the {} of {} bytes at 0x{:x}: {} (not inside memory it exports "
-                          "under this key: never exported, or freed since)",
-                          op == wire::RmaOp::GET ? "get" : "put", answer.length,
-                          range.remote_addr + static_cast<size_t>(answer.local - local), wire::to_string(answer.status)));
+          const uint64_t at = range.remote_addr + static_cast<size_t>(answer.local - local);
+          throw TransportError(TransportErrc::INVALID_ADDRESS,
+                               fmt::format("the owner refused the {} of {} bytes at 0x{:x}: {} (not inside memory "
+                                           "it exports under this key: never exported, or freed since)",
+                                           op == wire::RmaOp::GET ? "get" : "put", answer.length, at,
+                                           wire::to_string(answer.status)));
         }
       }
       if (next == pieces.size() && outstanding.empty()) break;
@@ -281,7 +288,8 @@ bool UcxDataEngine::answer_requests() {
       ++stats_.requests_refused;
     }
     try {
-      replies_.push_back(answering_peer(r).endpoint->send_am(kAmServedRmaReply, wire::encode_served_rma_reply(reply), std::move(data)));
+      const std::shared_ptr<ucx::Endpoint>& endpoint = answering_peer(r).endpoint;
+      replies_.push_back(endpoint->send_am(kAmServedRmaReply, wire::encode_served_rma_reply(reply), std::move(data)));
     } catch (const TransportError&) {
       ++stats_.replies_failed;
     }

@@ -22,7 +22,8 @@ void check_version(ByteReader& in) {
 RmaOp read_op(ByteReader& in) {
   const uint8_t op = in.u8("op");
   if (op != static_cast<uint8_t>(RmaOp::GET) && op != static_cast<uint8_t>(RmaOp::PUT)) {
-    throw WireError(WireErrc::UNKNOWN_ENUM, "op", fmt::format("RMA op {} is neither GET (1) nor PUT (2)", op));
+    throw WireError(WireErrc::UNKNOWN_ENUM, "op",
+                    fmt::format("served RMA op {} is neither GET (1) nor PUT (2)", op));
   }
   return static_cast<RmaOp>(op);
 }

@@ -258,7 +258,8 @@ TEST_F(RemoteImportRma, ImporterKilledMidTransferLeavesTheOwnerServing) {
     ::kill(importer_runner, SIGKILL);
   });
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string err = run_error(w, [&](Orchestrator& o) { o.submit_next_level(inc, increment(imported, 1), {}, peer); });
+  const std::string err =
+      run_error(w, [&](Orchestrator& o) { o.submit_next_level(inc, increment(imported, 1), {}, peer); });
   killer.join();
   EXPECT_NE(err.find("ENDPOINT_FAILURE"), std::string::npos) << err;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10)) << "the failure was not bounded";
