@@ -13,8 +13,10 @@ namespace {
 // Served transfers keep at most this many requests, and this many bytes, outstanding at once.
 constexpr size_t kServedWindowRequests = 32;
 constexpr size_t kServedWindowBytes = size_t{32} << 20;
-// The owner stops taking requests in while this many answers are still being sent.
+// The owner takes no further request in while this many answers, or answers carrying this many
+// bytes, are still being sent (however many requesters there are).
 constexpr size_t kMaxRepliesInFlight = 64;
+constexpr size_t kMaxReplyBytesInFlight = size_t{64} << 20;
 
 }  // namespace
 
@@ -258,16 +260,21 @@ bool UcxDataEngine::take_messages() {
 
 bool UcxDataEngine::answer_requests() {
   bool any = false;
-  while (!replies_.empty() && replies_.front()->done()) {
+  while (!replies_.empty() && replies_.front().send->done()) {
     try {
-      replies_.front()->wait(Clock::now());
+      replies_.front().send->wait(Clock::now());
     } catch (const TransportError&) {
       ++stats_.replies_failed;  // the requester went; its side fails or times out on its own
     }
+    reply_bytes_ -= replies_.front().bytes;
     replies_.pop_front();
     any = true;
   }
-  while (!incoming_.empty() && replies_.size() < kMaxRepliesInFlight) {
+  const auto answer_bytes = [](const Incoming& in) {
+    return in.request.op == wire::RmaOp::GET ? static_cast<size_t>(in.request.length) : size_t{0};
+  };
+  while (!incoming_.empty() && replies_.size() < kMaxRepliesInFlight &&
+         (replies_.empty() || reply_bytes_ + answer_bytes(incoming_.front()) <= kMaxReplyBytesInFlight)) {
     Incoming in = std::move(incoming_.front());
     incoming_.pop_front();
     any = true;
@@ -289,7 +296,10 @@ bool UcxDataEngine::answer_requests() {
     }
     try {
       const std::shared_ptr<ucx::Endpoint>& endpoint = answering_peer(r).endpoint;
-      replies_.push_back(endpoint->send_am(kAmServedRmaReply, wire::encode_served_rma_reply(reply), std::move(data)));
+      const size_t bytes = data.size();
+      replies_.push_back({endpoint->send_am(kAmServedRmaReply, wire::encode_served_rma_reply(reply), std::move(data)),
+                          bytes});
+      reply_bytes_ += bytes;
     } catch (const TransportError&) {
       ++stats_.replies_failed;
     }

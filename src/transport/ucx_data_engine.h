@@ -116,7 +116,12 @@ class UcxDataEngine {
   std::unique_ptr<ucx::Worker> worker_;
   std::vector<uint8_t> address_;
   std::map<std::vector<uint8_t>, Peer, std::less<>> peers_;  // by worker address
-  std::deque<std::unique_ptr<ucx::Operation>> replies_;      // answers being sent
+  struct Reply {
+    std::unique_ptr<ucx::Operation> send;
+    size_t bytes;  // the data it carries (a get's answer)
+  };
+  std::deque<Reply> replies_;  // answers being sent
+  size_t reply_bytes_ = 0;     // the sum of their bytes
 };
 
 }  // namespace echelon::transport

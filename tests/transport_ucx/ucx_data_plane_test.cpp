@@ -718,5 +718,63 @@ TEST(UcxDataPlane, AccessorsKilledMidTransferLeaveTheOwnerServing) {
   EXPECT_EQ(owner.result(), "");
 }
 
+
+// Three accessors at once, each with a full window of requests (32 MiB) on its own slice of one
+// owner: together they ask for more than the owner keeps in flight (64 MiB of answers), so it may
+// hold requests back while answers drain; every transfer still completes with the right bytes.
+TEST(UcxDataPlane, ServedOwnerPacesSeveralAccessorsAtOnce) {
+  SKIP_WITHOUT_UCX();
+  constexpr size_t kSlice = 32u << 20;
+  constexpr int kAccessors = 3;
+  auto [owner_link, test_link] = ucx_test::make_links();
+  Side owner(kTcp, [&, &link = owner_link] {
+    Owner o(link, kSlice * kAccessors, 71);
+    UCX_CHECK(link.receive_u64(120s) == 1, "accessors done");
+    for (int i = 0; i < kAccessors; ++i) {
+      const std::vector<uint8_t> slice(o.buffer.begin() + i * kSlice, o.buffer.begin() + (i + 1) * kSlice);
+      UCX_CHECK(slice == filled(kSlice, 80 + i), "slice " + std::to_string(i) + " holds its accessor's put");
+    }
+    check_owner_answered(*o.data, Path::SERVED);
+    link.send_u64(2);
+  });
+  const std::vector<uint8_t> worker = test_link.receive();
+  const uint64_t addr = test_link.receive_u64();
+  const std::vector<uint8_t> rkey = test_link.receive();
+  const uint64_t owner_pid = test_link.receive_u64();
+  std::vector<Link> relays, accessor_links;
+  for (int i = 0; i < kAccessors; ++i) {
+    auto [relay, accessor_link] = ucx_test::make_links();
+    relays.push_back(std::move(relay));
+    accessor_links.push_back(std::move(accessor_link));
+  }
+  std::vector<std::unique_ptr<Side>> accessors;
+  for (int i = 0; i < kAccessors; ++i) {
+    accessors.push_back(std::make_unique<Side>(kTcp, [&, i] {
+      Accessor a(accessor_links[i]);
+      a.r.served = true;
+      const RemoteRange mine = a.r.range(i * kSlice);
+      std::vector<uint8_t> local(kSlice);
+      a.data->get(mine, local.data(), kSlice, deadline_in(60s));
+      const std::vector<uint8_t> first = filled(kSlice * kAccessors, 71);
+      UCX_CHECK(std::equal(local.begin(), local.end(), first.begin() + i * kSlice), "the owner's first bytes");
+      const auto next = filled(kSlice, 80 + i);
+      for (int round = 0; round < 3; ++round) {
+        a.data->put(mine, next.data(), kSlice, deadline_in(60s));
+        a.data->get(mine, local.data(), kSlice, deadline_in(60s));
+        UCX_CHECK(local == next, "round " + std::to_string(round) + " reads back");
+      }
+      check_accessor_path(*a.data, Path::SERVED);
+    }));
+    relays[i].send(worker);
+    relays[i].send_u64(addr);
+    relays[i].send(rkey);
+    relays[i].send_u64(owner_pid);
+  }
+  for (auto& side : accessors) EXPECT_EQ(side->result(120s), "");
+  test_link.send_u64(1);
+  EXPECT_EQ(test_link.receive_u64(60s), 2u);
+  EXPECT_EQ(owner.result(), "");
+}
+
 }  // namespace
 }  // namespace echelon::transport
