@@ -29,8 +29,9 @@ UcxDataEngine::UcxDataEngine(std::string name, ucx::Context& context, std::share
   worker_->listen_am(kAmServedRmaReply, [this](std::span<const uint8_t> h, size_t n) { return accept_reply(h, n); });
 }
 
-std::shared_ptr<ucx::Endpoint> UcxDataEngine::connect(std::span<const uint8_t> address) {
+std::unique_ptr<ucx::Endpoint> UcxDataEngine::connect(std::span<const uint8_t> address) {
   ++connections_;
+  ++stats_.endpoints_created;
   // Peer error handling where the transports allow it (tcp, RDMA): the peer's side of the
   // connection then has it too, and UCX treats an endpoint error without it as fatal. Shared
   // memory alone cannot detect peer failure; that endpoint has none (Worker::connect).
@@ -50,17 +51,13 @@ UcxDataEngine::Peer& UcxDataEngine::peer(std::span<const uint8_t> address) {
   return peers_.emplace(std::move(key), std::move(p)).first->second;
 }
 
-UcxDataEngine::Peer& UcxDataEngine::answering_peer(const wire::ServedRmaRequest& request) {
-  Peer& p = peer(request.requester_address);
-  const bool stale = p.answered_epoch != 0 && request.requester_epoch > p.answered_epoch;
-  if (stale || !p.endpoint->failure().empty()) {
-    // In place: a transfer of ours to this peer keeps the endpoint it holds (and fails with it).
-    p.keys.clear();
-    p.endpoint = connect(request.requester_address);
-    p.epoch = connections_;
+ucx::Endpoint& UcxDataEngine::answering_endpoint(const wire::ServedRmaRequest& request) {
+  Answerer& a = answerers_[request.requester_address];
+  if (!a.endpoint || request.requester_epoch > a.epoch || !a.endpoint->failure().empty()) {
+    a.endpoint = connect(request.requester_address);  // answers still in flight keep the old one
   }
-  p.answered_epoch = std::max(p.answered_epoch, request.requester_epoch);
-  return p;
+  a.epoch = std::max(a.epoch, request.requester_epoch);
+  return *a.endpoint;
 }
 
 ucx::RemoteKey& UcxDataEngine::remote_key(Peer& p, std::span<const uint8_t> packed) {
@@ -91,8 +88,7 @@ void UcxDataEngine::transfer(Direction direction, const RemoteRange& range, uint
   Peer& p = peer(range.worker_address);
   try {
     if (range.owner_serves && p.served) {
-      const std::shared_ptr<ucx::Endpoint> endpoint = p.endpoint;
-      served(endpoint, p.epoch, direction, range, local, runs, deadline);
+      served(*p.endpoint, p.epoch, direction, range, local, runs, deadline);
       ++stats_.served_transfers;
     } else {
       one_sided(p, direction, range, local, runs, deadline);
@@ -129,7 +125,7 @@ void UcxDataEngine::one_sided(Peer& p, Direction direction, const RemoteRange& r
   p.endpoint->flush()->wait(deadline);
 }
 
-void UcxDataEngine::served(const std::shared_ptr<ucx::Endpoint>& endpoint, uint64_t epoch, Direction direction,
+void UcxDataEngine::served(ucx::Endpoint& endpoint, uint64_t epoch, Direction direction,
                            const RemoteRange& range, uint8_t* local, std::span<const ByteRun> runs,
                            Deadline deadline) {
   struct Piece {
@@ -167,7 +163,7 @@ void UcxDataEngine::served(const std::shared_ptr<ucx::Endpoint>& endpoint, uint6
         outstanding.push_back(id);
         outstanding_bytes += piece.length;
         sends.push_back(
-            endpoint->send_am(kAmServedRmaRequest, wire::encode_served_rma_request(request), std::move(data)));
+            endpoint.send_am(kAmServedRmaRequest, wire::encode_served_rma_request(request), std::move(data)));
       }
       bool worked = worker_->progress();
       while (!sends.empty() && sends.front()->done()) {
@@ -195,7 +191,7 @@ void UcxDataEngine::served(const std::shared_ptr<ucx::Endpoint>& endpoint, uint6
         }
       }
       if (next == pieces.size() && outstanding.empty()) break;
-      if (const std::string failure = endpoint->failure(); !failure.empty()) {
+      if (const std::string failure = endpoint.failure(); !failure.empty()) {
         throw TransportError(TransportErrc::PEER_CLOSED, failure);
       }
       if (Clock::now() >= deadline) {
@@ -295,9 +291,9 @@ bool UcxDataEngine::answer_requests() {
       ++stats_.requests_refused;
     }
     try {
-      const std::shared_ptr<ucx::Endpoint>& endpoint = answering_peer(r).endpoint;
+      ucx::Endpoint& endpoint = answering_endpoint(r);
       const size_t bytes = data.size();
-      replies_.push_back({endpoint->send_am(kAmServedRmaReply, wire::encode_served_rma_reply(reply), std::move(data)),
+      replies_.push_back({endpoint.send_am(kAmServedRmaReply, wire::encode_served_rma_reply(reply), std::move(data)),
                           bytes});
       reply_bytes_ += bytes;
     } catch (const TransportError&) {

@@ -24,8 +24,8 @@
 #include "transport/deadline.h"
 #include "transport/ucx/ucx_api.h"
 #include "transport/ucx_data_plane.h"
-#include "wire/served_rma.h"
 #include "transport/ucx_served_ranges.h"
+#include "wire/served_rma.h"
 
 namespace echelon::transport {
 
@@ -62,14 +62,18 @@ class UcxDataEngine {
 
  private:
   struct Peer {
-    // Shared with a transfer in progress, so replacing a failed endpoint (serve()) leaves the
-    // transfer with the endpoint its requests went out on.
-    std::shared_ptr<ucx::Endpoint> endpoint;
+    std::unique_ptr<ucx::Endpoint> endpoint;
     std::map<std::vector<uint8_t>, std::unique_ptr<ucx::RemoteKey>> keys;  // by packed key
     bool served = false;  // a peer data plane's memory is reached through served transfers
     uint64_t epoch = 0;   // when this endpoint was connected (this plane's connection count)
-    // The newest requester_epoch answered through this endpoint; a newer one replaces it.
-    uint64_t answered_epoch = 0;
+  };
+  // How this plane answers one requester: an endpoint of its own, apart from the Peer used for
+  // this plane's transfers to the same process, so that replacing one never changes the epoch the
+  // other sends (two planes importing from each other would otherwise make each other reconnect
+  // on every request).
+  struct Answerer {
+    std::unique_ptr<ucx::Endpoint> endpoint;
+    uint64_t epoch = 0;  // the newest requester_epoch answered through it; a newer one replaces it
   };
   // One request of ours awaiting its reply.
   struct Pending {
@@ -84,20 +88,25 @@ class UcxDataEngine {
     wire::ServedRmaRequest request;
     std::vector<uint8_t> data;
   };
+  // An answer being sent.
+  struct Reply {
+    std::unique_ptr<ucx::Operation> send;
+    size_t bytes;  // the data it carries (a get's answer)
+  };
 
   Peer& peer(std::span<const uint8_t> address);
-  // The peer to answer a request through: a failed endpoint, or one older than the requester's
+  // The endpoint to answer a request through: a failed one, or one older than the requester's
   // connection (requester_epoch), is replaced first.
-  Peer& answering_peer(const wire::ServedRmaRequest& request);
-  std::shared_ptr<ucx::Endpoint> connect(std::span<const uint8_t> address);
+  ucx::Endpoint& answering_endpoint(const wire::ServedRmaRequest& request);
+  std::unique_ptr<ucx::Endpoint> connect(std::span<const uint8_t> address);
   ucx::RemoteKey& remote_key(Peer& p, std::span<const uint8_t> packed);
   void drop(std::span<const uint8_t> address);
 
   void one_sided(Peer& p, Direction direction, const RemoteRange& range, uint8_t* local,
                  std::span<const ByteRun> runs, Deadline deadline);
   // `epoch`: the Peer::epoch of `endpoint`, sent as requester_epoch.
-  void served(const std::shared_ptr<ucx::Endpoint>& endpoint, uint64_t epoch, Direction direction,
-              const RemoteRange& range, uint8_t* local, std::span<const ByteRun> runs, Deadline deadline);
+  void served(ucx::Endpoint& endpoint, uint64_t epoch, Direction direction, const RemoteRange& range,
+              uint8_t* local, std::span<const ByteRun> runs, Deadline deadline);
   // The AM filters (inside progress): nothing is allocated for a message they refuse.
   bool accept_request(std::span<const uint8_t> header, size_t data_bytes);
   bool accept_reply(std::span<const uint8_t> header, size_t data_bytes);
@@ -115,13 +124,10 @@ class UcxDataEngine {
   std::deque<Incoming> incoming_;
   std::unique_ptr<ucx::Worker> worker_;
   std::vector<uint8_t> address_;
-  std::map<std::vector<uint8_t>, Peer, std::less<>> peers_;  // by worker address
-  struct Reply {
-    std::unique_ptr<ucx::Operation> send;
-    size_t bytes;  // the data it carries (a get's answer)
-  };
-  std::deque<Reply> replies_;  // answers being sent
-  size_t reply_bytes_ = 0;     // the sum of their bytes
+  std::map<std::vector<uint8_t>, Peer, std::less<>> peers_;              // by worker address
+  std::map<std::vector<uint8_t>, Answerer, std::less<>> answerers_;      // by requester address
+  std::deque<Reply> replies_;
+  size_t reply_bytes_ = 0;  // the sum of their bytes
 };
 
 }  // namespace echelon::transport

@@ -66,6 +66,7 @@ struct UcxDataPlaneStats {
   uint64_t requests_refused = 0;     // ... answered NOT_REGISTERED
   uint64_t requests_dropped = 0;     // malformed requests dropped unanswered
   uint64_t replies_failed = 0;       // answers that could not be sent (the requester went)
+  uint64_t endpoints_created = 0;    // to peers, for transfers and for answers
 };
 
 class UcxDataPlane {

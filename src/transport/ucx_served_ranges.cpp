@@ -52,9 +52,4 @@ bool ServedRanges::with_range(uint64_t addr, uint64_t length, std::span<const ui
   return false;
 }
 
-size_t ServedRanges::size() const {
-  std::lock_guard lock(mu_);
-  return entries_.size();
-}
-
 }  // namespace echelon::transport

@@ -34,8 +34,6 @@ class ServedRanges : public std::enable_shared_from_this<ServedRanges> {
   bool with_range(uint64_t addr, uint64_t length, std::span<const uint8_t> packed_rkey,
                   const std::function<void(uint8_t*)>& fn);
 
-  size_t size() const;
-
  private:
   class Served;  // the registration handed out by serve()
   struct Entry {
@@ -46,7 +44,7 @@ class ServedRanges : public std::enable_shared_from_this<ServedRanges> {
   ServedRanges() = default;
   void remove(uint64_t token) noexcept;
 
-  mutable std::mutex mu_;
+  std::mutex mu_;
   // A linear scan per request: a runner has at most a few hundred live exports, and a request
   // moves up to megabytes.
   std::map<uint64_t, Entry> entries_;

@@ -776,5 +776,60 @@ TEST(UcxDataPlane, ServedOwnerPacesSeveralAccessorsAtOnce) {
   EXPECT_EQ(owner.result(), "");
 }
 
+
+// Two planes importing from each other at once, over tcp: each waits on its own served transfers
+// while the other's requests arrive, so each must answer while it waits (else both would wait out
+// their deadlines). Each reads the first half of the other's buffer and writes the second half.
+// Answers go through endpoints of their own, so neither side's requests make the other reconnect:
+// after twenty rounds each side has made two endpoints, one to send requests and one to answer
+// (plus, on one side, those of a transfer through itself, made first so that the two sides'
+// connection epochs differ).
+TEST(UcxDataPlane, PlanesImportingFromEachOtherServeWhileTheyWait) {
+  SKIP_WITHOUT_UCX();
+  constexpr size_t kHalf = 4u << 20;
+  auto [a_link, b_link] = ucx_test::make_links();
+  auto side = [](const Link& link, uint64_t mine, uint64_t theirs) {
+    Owner o(link, 2 * kHalf, mine);
+    Remote r = receive_remote(link);
+    r.served = true;
+    std::vector<uint8_t> first(kHalf);
+    uint64_t own_endpoints = 0, own_transfers = 0;
+    if (mine == 1) {  // through itself: a connection before the other's
+      o.data->get(RemoteRange{o.data->address(), reinterpret_cast<uintptr_t>(o.buffer.data()),
+                              o.registration->packed_rkey(), true},
+                  first.data(), kHalf, deadline_in(20s));
+      UCX_CHECK(std::equal(first.begin(), first.end(), o.buffer.begin()), "its own first half");
+      own_endpoints = o.data->stats(deadline_in(5s)).endpoints_created;  // one, or two if served
+      own_transfers = 1;
+      link.send_u64(7);  // the other side starts now, so these counts are its own
+    } else {
+      UCX_CHECK(link.receive_u64(20s) == 7, "the other side's transfer through itself");
+    }
+    const std::vector<uint8_t> expected_first = filled(kHalf, theirs);
+    const std::vector<uint8_t> written = filled(kHalf, 1000 + mine);
+    for (int round = 0; round < 20; ++round) {
+      o.data->get(r.range(), first.data(), kHalf, deadline_in(20s));
+      UCX_CHECK(first == expected_first, "round " + std::to_string(round) + ": the other's first half");
+      o.data->put(r.range(kHalf), written.data(), kHalf, deadline_in(20s));
+    }
+    link.send_u64(1);
+    UCX_CHECK(link.receive_u64(60s) == 1, "the other side finished");
+    UCX_CHECK(std::equal(o.buffer.begin() + kHalf, o.buffer.end(), filled(kHalf, 1000 + theirs).begin()),
+              "the other's puts are in the second half");
+    const UcxDataPlaneStats stats = o.data->stats(deadline_in(5s));
+    UCX_CHECK(stats.served_transfers + stats.one_sided_transfers == 40 + own_transfers, "transfers");
+    UCX_CHECK(stats.served_transfers >= 40 && stats.requests_served >= 40, "served both ways");
+    UCX_CHECK(stats.endpoints_created == 2 + own_endpoints,
+              "endpoints created: " + std::to_string(stats.endpoints_created) + ", " +
+                  std::to_string(own_endpoints) + " of them for the transfer through itself");
+    link.send_u64(2);
+    UCX_CHECK(link.receive_u64(20s) == 2, "the other side checked");
+  };
+  Side a(kTcp, [&, &link = a_link] { side(link, 1, 2); });
+  Side b(kTcp, [&, &link = b_link] { side(link, 2, 1); });
+  EXPECT_EQ(a.result(), "");
+  EXPECT_EQ(b.result(), "");
+}
+
 }  // namespace
 }  // namespace echelon::transport
