@@ -8,7 +8,6 @@
 #include <exception>
 #include <functional>
 #include <future>
-#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>

@@ -61,6 +61,18 @@ bool readable(int fd, int timeout_ms) {
   return ::poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN) != 0;
 }
 
+// The owner's loop as a reactor runs it: poll(), and sleep on wait_fd() after prepare_wait(), until
+// a frame comes (returned) or the deadline passes (a failed check naming `what`). Wake-ups for
+// UCX's own traffic make poll() return nothing and the loop sleep again.
+InboundFrame poll_as_reactor(FrameChannel& ch, const std::string& what) {
+  const Deadline end = deadline_in(20s);
+  for (;;) {
+    if (std::optional<InboundFrame> got = ch.poll()) return std::move(*got);
+    UCX_CHECK(Clock::now() < end, what + " never woke the owner");
+    if (ch.prepare_wait()) UCX_CHECK(readable(ch.wait_fd(), poll_timeout_ms(end)), "wait_fd() woke for " + what);
+  }
+}
+
 // Expects receive() to throw `code` with `needle` in the text; returns the text.
 std::string expect_failure(FrameChannel& ch, TransportErrc code, const std::string& needle) {
   try {
@@ -104,12 +116,7 @@ TEST(UcxLane, FramesRoundTripBothWaysIncludingRendezvous) {
     auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command", 1, owner));
     for (size_t i = 0; i < sizes.size(); ++i) {
       ch->post(frame(FrameType::CONTROL, i + 1, pattern(sizes[i], 5)));
-      std::optional<InboundFrame> got;
-      const Deadline end = deadline_in(20s);
-      while (!(got = ch->poll())) {
-        UCX_CHECK(Clock::now() < end, "no reply");
-        if (ch->prepare_wait()) readable(ch->wait_fd(), poll_timeout_ms(end));
-      }
+      const std::optional<InboundFrame> got = poll_as_reactor(*ch, "the reply");
       UCX_CHECK(got->header.type == FrameType::CONTROL_REPLY && got->header.sequence == i + 1, "reply header");
       UCX_CHECK(std::vector<uint8_t>(got->payload().begin(), got->payload().end()) == pattern(sizes[i], 5),
                 "reply payload of " + std::to_string(sizes[i]) + " bytes");
@@ -348,67 +355,59 @@ TEST(UcxLane, IdleOwnerDrivenLaneUsesNoCpu) {
 TEST(UcxLane, PrepareWaitReportsAFrameAlreadyInAndArmsForTheNext) {
   SKIP_WITHOUT_UCX();
   for (const char* tls : {"tcp,self", "posix,self"}) {
-  SCOPED_TRACE(tls);
-  const bool shm = std::string(tls) == "posix,self";
-  auto [parent_link, runner_link] = ucx_test::make_links();
-  Side runner(tls, [&, &link = runner_link] {
-    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command", 1, true));
-    // A round trip first: both endpoints are wired up, so a small send completes at once without
-    // the parent's help.
-    UCX_CHECK(ch->receive(deadline_in(20s)).header.sequence == 1, "the parent's first frame");
-    ch->send(frame(FrameType::COMPLETION, 1, pattern(8, 1)), deadline_in(20s));
-    for (uint64_t seq = 2; seq <= 3; ++seq) {
-      link.receive_u64();
-      ch->send(frame(FrameType::COMPLETION, seq, pattern(64, static_cast<uint8_t>(seq))), deadline_in(20s));
-      link.send_u64(seq);
-    }
-    UCX_CHECK(ch->receive(deadline_in(20s)).header.sequence == 2, "the parent's second frame");
-    link.receive_u64();
-  });
-  Side parent(tls, [&, &link = parent_link] {
-    auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command", 1, true));
-    ch->send(frame(FrameType::TASK, 1, pattern(8, 1)), deadline_in(20s));
-    UCX_CHECK(ch->receive(deadline_in(20s)).header.sequence == 1, "the warm-up reply");
-    UCX_CHECK(!ch->poll(), "nothing yet");
-    UCX_CHECK(ch->prepare_wait(), "an idle lane may sleep");
-    link.send_u64(2);
-    std::optional<InboundFrame> got;
-    if (!shm) {
-      link.receive_u64();                    // frame 2 is sent: it sits in UCX, nobody progressed it
-      std::this_thread::sleep_for(50ms);
-      UCX_CHECK(readable(ch->wait_fd(), 0), "the armed worker's wait_fd() is readable for frame 2");
-      // post() progresses the worker and takes frame 2 in (or settle does): it is not in UCX any
-      // more, so only prepare_wait()'s answer and the frame signal keep the owner from sleeping on
-      // it.
-      ch->post(frame(FrameType::TASK, 2, pattern(8, 2)));
-      UCX_CHECK(!ch->prepare_wait(), "prepare_wait() reports the frame taken in instead of sleeping on it");
-      UCX_CHECK(readable(ch->wait_fd(), 0), "and leaves wait_fd() readable");
-      got = ch->poll();
-    } else {
-      // Over shared memory the runner's send completes only as this side progresses (UCX 1.13), so
-      // frame 2 cannot be left sitting in UCX: the owner's loop as a reactor runs it.
-      const Deadline end = deadline_in(20s);
-      while (!(got = ch->poll())) {
-        UCX_CHECK(Clock::now() < end, "frame 2 never woke the owner");
-        if (ch->prepare_wait()) UCX_CHECK(readable(ch->wait_fd(), poll_timeout_ms(end)), "wait_fd() woke for frame 2");
+    SCOPED_TRACE(tls);
+    const bool shm = std::string(tls) == "posix,self";
+    auto [parent_link, runner_link] = ucx_test::make_links();
+    Side runner(tls, [&, &link = runner_link] {
+      auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::RUNNER, "runner-command", 1, true));
+      // A round trip first: both endpoints are wired up, so a small send completes at once without
+      // the parent's help.
+      UCX_CHECK(ch->receive(deadline_in(20s)).header.sequence == 1, "the parent's first frame");
+      ch->send(frame(FrameType::COMPLETION, 1, pattern(8, 1)), deadline_in(20s));
+      for (uint64_t seq = 2; seq <= 3; ++seq) {
+        link.receive_u64();
+        ch->send(frame(FrameType::COMPLETION, seq, pattern(64, static_cast<uint8_t>(seq))), deadline_in(20s));
+        link.send_u64(seq);
       }
+      UCX_CHECK(ch->receive(deadline_in(20s)).header.sequence == 2, "the parent's second frame");
       link.receive_u64();
-      ch->post(frame(FrameType::TASK, 2, pattern(8, 2)));
-    }
-    UCX_CHECK(got && got->header.sequence == 2, "poll() returns frame 2");
-    UCX_CHECK(ch->prepare_wait(), "nothing left: the lane may sleep");
-    link.send_u64(3);
-    const Deadline end = deadline_in(20s);
-    while (!(got = ch->poll())) {            // wake-ups for UCX's own traffic return nothing
-      UCX_CHECK(Clock::now() < end, "frame 3 never woke the owner");
-      if (ch->prepare_wait()) UCX_CHECK(readable(ch->wait_fd(), poll_timeout_ms(end)), "wait_fd() woke for frame 3");
-    }
-    UCX_CHECK(got->header.sequence == 3 && got->payload().size() == 64, "frame 3");
-    link.receive_u64();
-    link.send_u64(4);
-  });
-  EXPECT_EQ(parent.result(), "");
-  EXPECT_EQ(runner.result(), "");
+    });
+    Side parent(tls, [&, &link = parent_link] {
+      auto ch = open_lane(link, options(ucx::LaneKind::COMMAND, ucx::LaneSide::PARENT, "parent-command", 1, true));
+      ch->send(frame(FrameType::TASK, 1, pattern(8, 1)), deadline_in(20s));
+      UCX_CHECK(ch->receive(deadline_in(20s)).header.sequence == 1, "the warm-up reply");
+      UCX_CHECK(!ch->poll(), "nothing yet");
+      UCX_CHECK(ch->prepare_wait(), "an idle lane may sleep");
+      link.send_u64(2);
+      std::optional<InboundFrame> got;
+      if (!shm) {
+        link.receive_u64();                    // frame 2 is sent: it sits in UCX, nobody progressed it
+        std::this_thread::sleep_for(50ms);
+        UCX_CHECK(readable(ch->wait_fd(), 0), "the armed worker's wait_fd() is readable for frame 2");
+        // post() progresses the worker and takes frame 2 in (or settle does): it is not in UCX any
+        // more, so only prepare_wait()'s answer and the frame signal keep the owner from sleeping on
+        // it.
+        ch->post(frame(FrameType::TASK, 2, pattern(8, 2)));
+        UCX_CHECK(!ch->prepare_wait(), "prepare_wait() reports the frame taken in instead of sleeping on it");
+        UCX_CHECK(readable(ch->wait_fd(), 0), "and leaves wait_fd() readable");
+        got = ch->poll();
+      } else {
+        // Over shared memory the runner's send completes only as this side progresses (UCX 1.13), so
+        // frame 2 cannot be left sitting in UCX: the owner's loop as a reactor runs it.
+        got = poll_as_reactor(*ch, "frame 2");
+        link.receive_u64();
+        ch->post(frame(FrameType::TASK, 2, pattern(8, 2)));
+      }
+      UCX_CHECK(got && got->header.sequence == 2, "poll() returns frame 2");
+      UCX_CHECK(ch->prepare_wait(), "nothing left: the lane may sleep");
+      link.send_u64(3);
+      got = poll_as_reactor(*ch, "frame 3");
+      UCX_CHECK(got->header.sequence == 3 && got->payload().size() == 64, "frame 3");
+      link.receive_u64();
+      link.send_u64(4);
+    });
+    EXPECT_EQ(parent.result(), "");
+    EXPECT_EQ(runner.result(), "");
   }
 }
 
